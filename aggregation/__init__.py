@@ -1,0 +1,1 @@
+"""Releases, hotspots, exports and retention (built in a later issue)."""

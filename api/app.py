@@ -1,0 +1,369 @@
+"""The Litestar application: wiring only. Controllers decode, call a service, encode."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+import msgspec
+from litestar import Litestar, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+from prometheus_client import generate_latest
+
+from api import db, metrics
+from api.client import client_address
+from api.errors import (
+    Problem,
+    handle_http_exception,
+    handle_internal,
+    problem_response,
+    without_values,
+)
+from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
+from api.intake.service import IntakeService
+from api.logging import get_logger
+from api.municipalities import repository as municipalities
+from api.settings import Settings
+from privacy import location, taxonomy
+
+API_VERSION = "1.0.0"
+log = get_logger("straatstem.http")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pool: asyncpg.Pool
+    intake: IntakeService
+
+
+def runtime(state: State) -> Runtime:
+    value: Runtime = state.runtime
+    return value
+
+
+# --- wire types -----------------------------------------------------------------------------
+
+
+class Label(msgspec.Struct):
+    code: str
+    nl: str
+    en: str
+    description_nl: str | None = None
+    description_en: str | None = None
+
+
+class Taxonomy(msgspec.Struct):
+    categories: list[Label]
+    roles: list[Label]
+    bands: list[Label]
+    felt_safety: list[Label]
+    languages: list[str]
+
+
+class Municipality(msgspec.Struct):
+    slug: str
+    name: str
+    cells: int
+
+
+class Coverage(msgspec.Struct):
+    municipality: str
+    resolution: int
+    cells: list[str]
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    status: str
+    checks: dict[str, str] | None = None
+
+
+def _labels(terms: tuple[taxonomy.Term, ...]) -> list[Label]:
+    return [Label(t.code, t.nl, t.en, t.description_nl or None, t.description_en or None) for t in terms]
+
+
+TAXONOMY = Taxonomy(
+    categories=_labels(taxonomy.CATEGORIES),
+    roles=_labels(taxonomy.ROLES),
+    bands=_labels(taxonomy.BANDS),
+    felt_safety=_labels(taxonomy.FELT_SAFETY),
+    languages=list(taxonomy.LANGUAGES),
+)
+
+
+ReceiptHeader = Annotated[
+    str | None,
+    HeaderParameter(name="Authorization", required=False, description="Receipt <secret>: the report's receipt"),
+]
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+
+@get("/v1/taxonomy", tags=["intake"], summary="Categories, roles, time-of-day bands and felt-safety scale")
+async def get_taxonomy() -> Taxonomy:
+    return TAXONOMY
+
+
+@get("/v1/municipalities", tags=["intake"], summary="Municipalities served by this deployment")
+async def list_municipalities(state: State) -> list[Municipality]:
+    async with runtime(state).pool.acquire() as conn:
+        rows = await municipalities.list_all(conn)
+    return [Municipality(r["slug"], r["name"], r["cells"]) for r in rows]
+
+
+@get(
+    "/v1/municipalities/{slug:str}/coverage",
+    tags=["intake"],
+    summary="The res-9 H3 cells a municipality serves (hex strings)",
+)
+async def get_coverage(state: State, slug: FromPath[str]) -> Coverage:
+    async with runtime(state).pool.acquire() as conn:
+        if not await municipalities.exists(conn, slug):
+            raise Problem(404, "not-found", "Not found", "no municipality with this slug")
+        cells = await municipalities.coverage(conn, slug)
+    return Coverage(
+        municipality=slug, resolution=location.REPORT_RESOLUTION, cells=[location.cell_hex(c) for c in cells]
+    )
+
+
+@get("/v1/challenge", tags=["intake"], summary="A proof-of-work challenge (ALTCHA v1 format)", cache_control=None)
+async def get_challenge(state: State) -> Response[ChallengeOut]:
+    return Response(runtime(state).intake.challenge(), headers={"Cache-Control": "no-store"})
+
+
+@post(
+    "/v1/reports",
+    tags=["intake"],
+    summary="Submit a report (idempotent per submission_id)",
+    status_code=201,
+    opt={"strict_body": ReportIn},
+)
+async def post_report(
+    state: State,
+    request: Request[Any, Any, Any],
+    data: JSONBody[ReportIn],
+    x_altcha: Annotated[
+        str | None,
+        HeaderParameter(name="X-Altcha", required=False, description="Base64 ALTCHA payload solving GET /v1/challenge"),
+    ] = None,
+) -> Response[ReportOut]:
+    rt = runtime(state)
+    address = client_address(request.scope, request.headers, rt.settings.trusted_proxies)
+    try:
+        created, report = await rt.intake.submit(data, x_altcha, address)
+    except Problem as problem:
+        metrics.REPORTS.labels(problem.slug).inc()
+        raise
+    metrics.REPORTS.labels("created" if created else "existing").inc()
+    return Response(report, status_code=201 if created else 200, headers={"Cache-Control": "no-store"})
+
+
+@get("/v1/reports/{report_id:uuid}", tags=["intake"], summary="Status of a report (needs its receipt)")
+async def get_report(
+    state: State,
+    report_id: FromPath[uuid.UUID],
+    authorization: ReceiptHeader = None,
+) -> Response[ReportStatus]:
+    status = await runtime(state).intake.status(report_id, authorization)
+    return Response(status, headers={"Cache-Control": "no-store"})
+
+
+@delete(
+    "/v1/reports/{report_id:uuid}", tags=["intake"], summary="Withdraw a report (needs its receipt)", status_code=204
+)
+async def delete_report(
+    state: State,
+    report_id: FromPath[uuid.UUID],
+    authorization: ReceiptHeader = None,
+) -> None:
+    await runtime(state).intake.withdraw(report_id, authorization)
+
+
+@get("/healthz", tags=["ops"], summary="Liveness", include_in_schema=True)
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get("/readyz", tags=["ops"], summary="Readiness: the database answers")
+async def readyz(state: State) -> Response[Health]:
+    try:
+        async with runtime(state).pool.acquire(timeout=2) as conn:
+            await conn.fetchval("select 1", timeout=2)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return Response(Health(status="unavailable", checks={"database": "down"}), status_code=503)
+    return Response(Health(status="ok", checks={"database": "ok"}))
+
+
+@get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
+async def prometheus() -> Response[bytes]:
+    return Response(generate_latest(metrics.REGISTRY), media_type="text/plain; version=0.0.4")
+
+
+# --- middleware -----------------------------------------------------------------------------
+
+JSON_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def observe(app: ASGIApp) -> ASGIApp:
+    """Request metrics and one log line per request (method, route template, status, time);
+    also refuses non-JSON request bodies before any decoding happens."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        method = str(scope.get("method", ""))
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("path_template") or "unmatched"
+            elapsed = time.perf_counter() - started
+            status = status_holder["status"]
+            metrics.REQUESTS.labels(method, route, str(status)).inc()
+            metrics.LATENCY.labels(method, route).observe(elapsed)
+            if status >= 500:
+                log.warning(
+                    "request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 2)
+                )
+
+    return middleware
+
+
+async def require_json(request: Request[Any, Any, Any]) -> None:
+    """JSON bodies only, decoded strictly: Litestar converts bodies leniently ("2" -> 2), but a
+    client that sends the wrong type should learn it now, not when another server is stricter."""
+    if request.method not in JSON_BODY_METHODS:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise Problem(415, "unsupported-media-type", "Unsupported media type", "send the body as application/json")
+    struct = request.route_handler.opt.get("strict_body")
+    if struct is not None:
+        try:
+            msgspec.json.decode(await request.body(), type=struct)
+        except msgspec.ValidationError as exc:
+            raise Problem(
+                400,
+                "invalid-request",
+                "Invalid request",
+                "the request does not match the schema; see errors",
+                errors=[{"message": without_values(str(exc))}],
+            ) from None
+        except msgspec.DecodeError:
+            raise Problem(400, "invalid-json", "Invalid JSON", "the body is not valid JSON") from None
+
+
+def handle_db_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database unavailable", error=exc.__class__.__name__)
+    return problem_response(
+        Problem(
+            503,
+            "unavailable",
+            "Service unavailable",
+            "the database is unavailable; retry later with the same submission_id",
+            headers={"Retry-After": "5"},
+        )
+    )
+
+
+# --- assembly -------------------------------------------------------------------------------
+
+ROUTES = [
+    get_taxonomy,
+    list_municipalities,
+    get_coverage,
+    get_challenge,
+    post_report,
+    get_report,
+    delete_report,
+    healthz,
+    readyz,
+    prometheus,
+]
+
+
+AfterMigrate = Callable[[asyncpg.Pool, Settings], Awaitable[None]]
+
+
+def create_app(
+    settings: Settings, *, pool: asyncpg.Pool | None = None, after_migrate: AfterMigrate | None = None
+) -> Litestar:
+    """The app. With `pool` given (tests), the caller owns the database; otherwise the app
+    starts the embedded server or connects to DATABASE_URL and applies migrations."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        dsn, embedded = await db.resolve_dsn(settings)
+        try:
+            own_pool = await db.create_pool(dsn, settings)
+            try:
+                async with own_pool.acquire() as conn:
+                    applied = await db.migrate(conn)
+                if applied:
+                    log.info("migrations applied", applied=",".join(applied))
+                if after_migrate is not None:
+                    await after_migrate(own_pool, settings)
+                app.state.runtime = Runtime(settings, own_pool, IntakeService(settings, own_pool))
+                yield
+            finally:
+                await own_pool.close()
+        finally:
+            if embedded is not None:
+                embedded.stop()
+
+    app = Litestar(
+        route_handlers=ROUTES,
+        lifespan=[lifespan] if pool is None else [],
+        before_request=require_json,
+        middleware=[observe],
+        exception_handlers={
+            Problem: lambda r, e: problem_response(e),
+            HTTPException: handle_http_exception,
+            asyncpg.PostgresConnectionError: handle_db_unavailable,
+            asyncpg.CannotConnectNowError: handle_db_unavailable,
+            asyncpg.InterfaceError: handle_db_unavailable,
+            asyncpg.QueryCanceledError: handle_db_unavailable,
+            ConnectionError: handle_db_unavailable,
+            TimeoutError: handle_db_unavailable,
+            Exception: handle_internal,
+        },
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="straatstem API",
+            version=API_VERSION,
+            description=(
+                "Anonymous street-harassment reporting. Locations travel as H3 resolution-9 cells "
+                "(hex strings); errors are RFC 9457 problem+json."
+            ),
+            components=Components(
+                security_schemes={
+                    "receipt": SecurityScheme(type="http", scheme="Receipt", description="The report's receipt secret"),
+                }
+            ),
+            path="/schema",
+        ),
+        debug=False,
+    )
+    if pool is not None:
+        app.state.runtime = Runtime(settings, pool, IntakeService(settings, pool))
+    return app

@@ -1,0 +1,181 @@
+"""The `straatstem` command. Errors an operator can fix are printed as one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from api import db
+from api import logging as slog
+from api.settings import Settings, SettingsError, load_settings
+
+
+class CliError(Exception):
+    """An error for the operator: printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="straatstem", description="straatstem server and tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations and serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    demo = sub.add_parser("demo", help="serve with three demo municipalities and synthetic reports")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    sub.add_parser("migrate", help="apply database migrations and exit")
+
+    openapi = sub.add_parser("openapi", help="write the OpenAPI 3.1 document")
+    openapi.add_argument("--output", "-o", type=Path, default=Path("mobile-contract/openapi.json"))
+
+    muni = sub.add_parser("municipality", help="manage municipalities")
+    muni_sub = muni.add_subparsers(dest="action", required=True)
+    add = muni_sub.add_parser("add", help="add a municipality and its coverage")
+    add.add_argument("--slug", required=True)
+    add.add_argument("--name", required=True)
+    area = add.add_mutually_exclusive_group(required=True)
+    area.add_argument("--boundary", type=Path, help="GeoJSON Polygon/MultiPolygon/Feature(Collection)")
+    area.add_argument("--center", help="LAT,LNG (use with --radius-km)")
+    add.add_argument("--radius-km", type=float)
+    muni_sub.add_parser("list", help="list municipalities")
+
+    reports = sub.add_parser("reports", help="report tools")
+    reports_sub = reports.add_subparsers(dest="action", required=True)
+    imp = reports_sub.add_parser("import", help="import historical reports (CSV or JSONL)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--accept-valid",
+        action="store_true",
+        help="store the valid rows even if some are rejected (default: all or nothing)",
+    )
+    return parser
+
+
+async def _with_database(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    dsn, embedded = await db.resolve_dsn(settings)
+    try:
+        try:
+            conn = await asyncpg.connect(dsn)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise db.DatabaseError(
+                f"cannot connect to PostgreSQL ({exc.__class__.__name__}); check DATABASE_URL"
+            ) from None
+        try:
+            await db.migrate(conn)
+            return await work(conn)
+        finally:
+            await conn.close()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _serve(settings: Settings, host: str, port: int, *, demo: bool) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    after_migrate = None
+    if demo:
+        from api.demo import ensure_demo_data
+
+        after_migrate = ensure_demo_data
+    app = create_app(settings, after_migrate=after_migrate)
+    base = f"http://{host}:{port}"
+    print(f"straatstem listening on {base}", file=sys.stderr)
+    print(f"  API docs:      {base}/schema", file=sys.stderr)
+    print(f"  municipalities: {base}/v1/municipalities", file=sys.stderr)
+    print(f"  taxonomy:      {base}/v1/taxonomy", file=sys.stderr)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    slog.configure(settings.log_level, settings.log_json)
+    if args.command in ("serve", "demo"):
+        _serve(settings, args.host, args.port, demo=args.command == "demo")
+        return 0
+    if args.command == "migrate":
+        applied = asyncio.run(_with_database(settings, db.migrate))
+        print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+        return 0
+    if args.command == "openapi":
+        from api.openapi import write_openapi
+
+        write_openapi(args.output)
+        print(f"wrote {args.output}")
+        return 0
+    if args.command == "municipality":
+        from api.municipalities import service
+
+        if args.action == "list":
+            from api.municipalities import repository
+
+            rows = asyncio.run(_with_database(settings, repository.list_all))
+            for row in rows:
+                print(f"{row['slug']}\t{row['name']}\t{row['cells']} cells")
+            return 0
+        if args.boundary is not None:
+            if args.radius_km is not None:
+                raise CliError("--radius-km goes with --center, not --boundary")
+            cells = service.cells_from_boundary(args.boundary)
+        else:
+            if args.radius_km is None:
+                raise CliError("--center needs --radius-km")
+            cells = service.cells_from_circle(args.center, args.radius_km)
+
+        async def add(conn: asyncpg.Connection) -> service.Added:
+            return await service.add(conn, args.slug, args.name, cells)
+
+        added = asyncio.run(_with_database(settings, add))
+        note = f" ({added.skipped} border cells already belonged to another municipality)" if added.skipped else ""
+        print(f"added {added.slug} with {added.cells} res-9 cells{note}")
+        return 0
+    if args.command == "reports":
+        from api import importer
+
+        async def do_import(conn: asyncpg.Connection) -> importer.ImportSummary:
+            return await importer.import_reports(
+                conn, args.file, accept_valid=args.accept_valid, progress=sys.stderr.isatty()
+            )
+
+        summary = asyncio.run(_with_database(settings, do_import))
+        print(summary.render())
+        return 0 if summary.committed else 1
+    raise CliError(f"unknown command {args.command}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from api.municipalities.service import MunicipalityError
+
+    try:
+        code = run(argv)
+    except (SettingsError, db.DatabaseError, CliError, MunicipalityError) as exc:
+        print(f"straatstem: error: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

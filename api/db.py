@@ -1,0 +1,154 @@
+"""Database: the embedded PostgreSQL (pgserver) or DATABASE_URL, the pool, and migrations.
+
+Migrations are numbered, forward-only SQL files shipped in api/migrations. `migrate` applies
+the missing ones in order under an advisory lock (safe from several replicas at once) and
+refuses to run when an applied file has changed since (checksum), because silently diverging
+schemas are worse than a failed start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from api.settings import Settings
+
+MIGRATION_LOCK = 0x5713_0001
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(RuntimeError):
+    """A database problem the operator must fix; the message says what."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def migrations() -> list[Migration]:
+    found: list[Migration] = []
+    for entry in resources.files("api.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise DatabaseError(f"migration numbers must run 1..n without gaps, found {versions}")
+    return found
+
+
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply missing migrations; return the names applied."""
+    applied: list[str] = []
+    await conn.execute("select pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "create table if not exists schema_migration ("
+            " version integer primary key, name text not null, checksum text not null)"
+        )
+        rows = await conn.fetch("select version, name, checksum from schema_migration")
+        done = {r["version"]: r for r in rows}
+        for migration in migrations():
+            previous = done.get(migration.version)
+            if previous is not None:
+                if previous["checksum"] != migration.checksum:
+                    raise DatabaseError(
+                        f"migration {migration.name} was changed after it was applied; "
+                        "add a new migration instead of editing an applied one"
+                    )
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "insert into schema_migration (version, name, checksum) values ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
+            applied.append(migration.name)
+    finally:
+        await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK)
+    return applied
+
+
+class EmbeddedPostgres:
+    """A pgserver-managed PostgreSQL in the data directory, reachable by Unix socket only."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = (data_dir / "pg").resolve()
+        self._server: Any = None
+
+    def start(self) -> str:
+        import warnings
+
+        with warnings.catch_warnings():
+            # platformdirs warns about a missing XDG_RUNTIME_DIR on servers; irrelevant here.
+            warnings.simplefilter("ignore")
+            import pgserver  # imported lazily: only embedded mode needs it
+
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._server = pgserver.get_server(self.path, cleanup_mode="stop")  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise DatabaseError(
+                f"the embedded PostgreSQL in {self.path} did not start ({exc.__class__.__name__}); "
+                "check STRAATSTEM_DATA_DIR or set DATABASE_URL"
+            ) from None
+        uri: str = self._server.get_uri()
+        return uri
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The DSN to use, starting the embedded server (with its `straatstem` database) if needed."""
+    if settings.database_url:
+        return settings.database_url, None
+    embedded = EmbeddedPostgres(settings.data_dir)
+    admin_dsn = embedded.start()
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        exists = await conn.fetchval("select 1 from pg_database where datname = 'straatstem'")
+        if not exists:
+            await conn.execute("create database straatstem")
+    finally:
+        await conn.close()
+    return admin_dsn.replace("/postgres?", "/straatstem?", 1), embedded
+
+
+async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            command_timeout=10,
+            # Every statement has a deadline so a stuck database turns into a 503, not a hang.
+            server_settings={"application_name": "straatstem", "statement_timeout": "5000"},
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseError(f"cannot connect to PostgreSQL ({exc.__class__.__name__}); check DATABASE_URL") from None
+    assert pool is not None
+    return pool

@@ -1,0 +1,1 @@
+"""Anonymous report intake: challenge, submission, status, withdrawal."""

@@ -1,0 +1,142 @@
+"""SQL of the intake capability. Functions take a connection; callers own transactions.
+
+Submission is one call of the `intake_submit` database function (api/migrations/0001), so a
+report costs one round trip and refusals roll back completely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+SUBMIT = """
+select outcome, r_id, r_municipality, r_cell, r_month
+  from intake_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     $17, $18, $19, $20)
+"""
+GET_REPORT = """
+select r.id, r.municipality, r.cell, r.month, r.category, r.role, r.band, r.felt_safety,
+       r.receipt_hash, exists (select 1 from report_text t
+                               where t.municipality = r.municipality and t.report_id = r.id)
+           as has_description
+  from report r where r.id = $1
+"""
+DELETE_REPORT = """
+with gone as (
+    delete from report where id = $1 and receipt_hash = $2
+    returning submission_id, month
+), tombstone as (
+    insert into withdrawn_submission (submission_id, month)
+    select submission_id, month from gone where submission_id is not null
+    on conflict do nothing
+)
+select count(*) from gone
+"""
+GET_RATE_KEY = "select key from rate_key where day = $1"
+PUT_RATE_KEY = "insert into rate_key (day, key) values ($1, $2) on conflict (day) do nothing"
+DROP_OLD_RATE_KEYS = "delete from rate_key where day < $1"
+DROP_OLD_COUNTERS = "delete from rate_counter where day < $1"
+DROP_SPENT_POW = "delete from pow_spent where expires_hour < $1"
+
+
+class Refused(Exception):
+    """The database function refused a submission; `reason` is one of its outcome codes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    id: uuid.UUID
+    cell: int
+    month: str
+    band: str
+    category: str
+    role: str
+    felt_safety: int | None
+    language: str
+    submission_id: uuid.UUID
+    submission_mac: bytes
+    receipt_hash: bytes
+    body: str | None
+    pii_removed: list[str]
+    pow_key: bytes
+    pow_expires_hour: int
+    day: dt.date
+    cell_token: bytes
+    cell_cap: int
+    day_token: bytes
+    day_cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    created: bool
+    id: uuid.UUID
+    municipality: str
+    cell: int
+    month: str
+
+
+async def submit(conn: asyncpg.Connection, s: Submission) -> Stored:
+    try:
+        row = await conn.fetchrow(
+            SUBMIT,
+            s.id,
+            s.cell,
+            s.month,
+            s.band,
+            s.category,
+            s.role,
+            s.felt_safety,
+            s.language,
+            s.submission_id,
+            s.submission_mac,
+            s.receipt_hash,
+            s.body,
+            s.pii_removed,
+            s.pow_key,
+            s.pow_expires_hour,
+            s.day,
+            s.cell_token,
+            s.cell_cap,
+            s.day_token,
+            s.day_cap,
+        )
+    except asyncpg.RaiseError as exc:
+        message = str(exc.args[0]) if exc.args else ""
+        if message.startswith("straatstem:"):
+            raise Refused(message.removeprefix("straatstem:")) from None
+        raise
+    assert row is not None
+    return Stored(row["outcome"] == "created", row["r_id"], row["r_municipality"], row["r_cell"], row["r_month"])
+
+
+async def get_report(conn: asyncpg.Connection, report_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(GET_REPORT, report_id)
+
+
+async def delete_report(conn: asyncpg.Connection, report_id: uuid.UUID, receipt_hash: bytes) -> bool:
+    return bool(await conn.fetchval(DELETE_REPORT, report_id, receipt_hash))
+
+
+async def rate_key(conn: asyncpg.Connection, day: dt.date, fresh: bytes) -> bytes:
+    """The day's key, creating it from `fresh` if this replica is first; older keys are
+    destroyed in the same step."""
+    async with conn.transaction():
+        await conn.execute(PUT_RATE_KEY, day, fresh)
+        await conn.execute(DROP_OLD_RATE_KEYS, day)
+        await conn.execute(DROP_OLD_COUNTERS, day)
+        key = await conn.fetchval(GET_RATE_KEY, day)
+    assert isinstance(key, bytes)
+    return key
+
+
+async def drop_spent_pow(conn: asyncpg.Connection, current_hour: int) -> int:
+    result = await conn.execute(DROP_SPENT_POW, current_hour)
+    return int(result.split()[-1])

@@ -1,0 +1,302 @@
+"""Intake service: turns a decoded request into a stored report, or a Problem.
+
+Order of checks: cheap, stateless validation first (shape, cell, receipt, proof-of-work
+signature and expiry), then one database call that does idempotency, coverage, replay and
+rate caps atomically. Coordinates, receipts and the client address exist only in local
+variables of `submit` and are never logged, stored or put in an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import math
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+import msgspec
+
+from api.errors import Problem
+from api.intake import repository as repo
+from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
+from api.settings import Settings
+from privacy import coarsen, location, pii, pow, ratelimit, receipts
+
+AMSTERDAM = coarsen.AMSTERDAM
+
+
+@dataclass
+class IntakeKeys:
+    receipt: bytes
+    pow: bytes
+    fingerprint: bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IntakeKeys:
+        return cls(
+            receipt=settings.derived_key("receipt"),
+            pow=settings.derived_key("pow"),
+            fingerprint=settings.derived_key("submission-fingerprint"),
+        )
+
+
+@dataclass
+class DailyKeyCache:
+    """The day's rate-limit key, cached in memory for the day; PostgreSQL is the source of
+    truth so every replica uses the same key."""
+
+    day: dt.date | None = None
+    key: bytes = field(default=b"", repr=False)
+
+    async def get(self, conn: asyncpg.Connection, today: dt.date) -> bytes:
+        if self.day != today:
+            self.key = await repo.rate_key(conn, today, secrets.token_bytes(32))
+            self.day = today
+        return self.key
+
+
+class IntakeService:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.keys = IntakeKeys.from_settings(settings)
+        self.daily = DailyKeyCache()
+
+    def challenge(self) -> ChallengeOut:
+        made = pow.create_challenge(self.keys.pow, self.settings.pow_max_number, self.settings.pow_ttl_seconds)
+        return ChallengeOut(
+            algorithm=made.algorithm,
+            challenge=made.challenge,
+            maxnumber=made.max_number,
+            salt=made.salt,
+            signature=made.signature,
+        )
+
+    def resolve_cell(self, data: ReportIn) -> int:
+        has_point = data.lat is not None or data.lng is not None
+        if data.cell is not None and has_point:
+            raise Problem(400, "invalid-location", "Invalid location", "send either cell or lat/lng, not both")
+        if data.cell is not None:
+            try:
+                return location.parse_cell(data.cell)
+            except location.CellError as exc:
+                raise Problem(400, "invalid-cell", "Invalid cell", str(exc)) from None
+        if not has_point:
+            raise Problem(
+                400, "invalid-location", "Invalid location", "cell (an H3 resolution-9 hex string) is required"
+            )
+        if not self.settings.accept_coordinates:
+            raise Problem(
+                400,
+                "coordinates-not-accepted",
+                "Coordinates not accepted",
+                "this deployment accepts only an H3 resolution-9 cell computed on the device; "
+                "send cell instead of lat/lng",
+            )
+        if data.lat is None or data.lng is None:
+            raise Problem(400, "invalid-location", "Invalid location", "lat and lng must be sent together")
+        try:
+            return location.snap(data.lat, data.lng)
+        except location.CoordinateError as exc:
+            raise Problem(400, "invalid-location", "Invalid location", str(exc)) from None
+
+    def fingerprint(self, data: ReportIn, cell: int, receipt: bytes) -> bytes:
+        """Keyed digest of everything the client sent (after snapping), so an identical retry
+        can be told from a different body reusing an id, without storing the body."""
+        canonical = msgspec.json.encode(
+            [
+                str(data.submission_id),
+                receipt.hex(),
+                cell,
+                data.category,
+                data.role,
+                data.band,
+                data.language,
+                data.felt_safety,
+                data.description,
+            ]
+        )
+        return hmac.new(self.keys.fingerprint, canonical, hashlib.sha256).digest()
+
+    async def submit(self, data: ReportIn, altcha_header: str | None, client_address: str) -> tuple[bool, ReportOut]:
+        cell = self.resolve_cell(data)
+        try:
+            receipt = receipts.parse_receipt(data.receipt)
+        except receipts.ReceiptError as exc:
+            raise Problem(400, "invalid-receipt", "Invalid receipt", str(exc)) from None
+        if not altcha_header:
+            raise Problem(
+                400,
+                "proof-of-work-required",
+                "Proof of work required",
+                "send the solved challenge from GET /v1/challenge in the X-Altcha header",
+            )
+        try:
+            solved = pow.verify(self.keys.pow, altcha_header)
+        except pow.PowError as exc:
+            raise Problem(400, "invalid-proof-of-work", "Invalid proof of work", str(exc)) from None
+        body: str | None = None
+        removed: list[str] = []
+        if data.description is not None and data.description.strip():
+            scrubbed = pii.scrub(data.description.strip())
+            body = scrubbed.text[:1000]
+            removed = sorted(kind.value for kind in scrubbed.found)
+        try:
+            prefix_day = ratelimit.network_prefix(client_address)
+        except ValueError:
+            prefix_day = b""
+        address = client_address if prefix_day else "0.0.0.0"  # noqa: S104 - a bucket, not a bind
+        now = dt.datetime.now(AMSTERDAM)
+        today = now.date()
+        async with self.pool.acquire() as conn:
+            daily_key = await self.daily.get(conn, today)
+            submission = repo.Submission(
+                id=uuid.uuid4(),
+                cell=cell,
+                month=coarsen.month_of(now),
+                band=data.band,
+                category=data.category,
+                role=data.role,
+                felt_safety=data.felt_safety,
+                language=data.language,
+                submission_id=data.submission_id,
+                submission_mac=self.fingerprint(data, cell, receipt),
+                receipt_hash=receipts.hash_receipt(self.keys.receipt, receipt),
+                body=body,
+                pii_removed=removed,
+                pow_key=solved.replay_key,
+                pow_expires_hour=math.ceil(solved.expires / 3600),
+                day=today,
+                cell_token=ratelimit.cell_token(daily_key, address, cell),
+                cell_cap=self.settings.rate_limit_per_cell,
+                day_token=ratelimit.pseudonym(daily_key, address),
+                day_cap=self.settings.rate_limit_per_day,
+            )
+            try:
+                stored = await _submit_once_more_on_race(conn, submission)
+            except repo.Refused as refused:
+                raise _refusal(refused.reason, now) from None
+        return stored.created, ReportOut(
+            id=stored.id, municipality=stored.municipality, cell=location.cell_hex(stored.cell), month=stored.month
+        )
+
+    async def status(self, report_id: uuid.UUID, authorization: str | None) -> ReportStatus:
+        receipt_hash = self._receipt_hash(authorization)
+        async with self.pool.acquire() as conn:
+            row = await repo.get_report(conn, report_id)
+        if row is None or not hmac.compare_digest(row["receipt_hash"], receipt_hash):
+            raise _not_found()
+        return ReportStatus(
+            id=row["id"],
+            municipality=row["municipality"],
+            cell=location.cell_hex(row["cell"]),
+            month=row["month"],
+            category=row["category"],
+            role=row["role"],
+            band=row["band"],
+            felt_safety=row["felt_safety"],
+            has_description=row["has_description"],
+            status="received",
+        )
+
+    async def withdraw(self, report_id: uuid.UUID, authorization: str | None) -> None:
+        receipt_hash = self._receipt_hash(authorization)
+        async with self.pool.acquire() as conn:
+            deleted = await repo.delete_report(conn, report_id, receipt_hash)
+        if not deleted:
+            raise _not_found()
+
+    def _receipt_hash(self, authorization: str | None) -> bytes:
+        if not authorization:
+            raise Problem(
+                401,
+                "receipt-required",
+                "Receipt required",
+                "send the report's receipt as 'Authorization: Receipt <secret>'",
+                headers={"WWW-Authenticate": "Receipt"},
+            )
+        scheme, _, secret = authorization.strip().partition(" ")
+        try:
+            if scheme.lower() != "receipt":
+                raise receipts.ReceiptError("wrong scheme")
+            raw = receipts.parse_receipt(secret)
+        except receipts.ReceiptError:
+            # Hash something anyway so a malformed receipt costs the same as a wrong one.
+            raw = b"\x00" * 16
+            receipts.hash_receipt(self.keys.receipt, raw)
+            raise _not_found() from None
+        return receipts.hash_receipt(self.keys.receipt, raw)
+
+
+async def _submit_once_more_on_race(conn: asyncpg.Connection, submission: repo.Submission) -> repo.Stored:
+    try:
+        return await repo.submit(conn, submission)
+    except asyncpg.UniqueViolationError:
+        # A concurrent request with the same submission id won; now we see it as existing.
+        return await repo.submit(conn, submission)
+
+
+def _not_found() -> Problem:
+    return Problem(404, "not-found", "Not found", "no report with this id and receipt")
+
+
+def _seconds_to_midnight(now: dt.datetime) -> int:
+    tomorrow = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
+    return max(1, math.ceil((tomorrow - now).total_seconds()))
+
+
+def _refusal(reason: str, now: dt.datetime) -> Problem:
+    if reason == "conflict":
+        return Problem(
+            409,
+            "submission-conflict",
+            "Submission id already used",
+            "this submission_id was used for a different report; generate a new id for a new report",
+        )
+    if reason == "withdrawn":
+        return Problem(
+            410,
+            "submission-withdrawn",
+            "Report withdrawn",
+            "the report with this submission_id was withdrawn; drop it from the queue",
+        )
+    if reason == "outside":
+        return Problem(
+            422,
+            "outside-coverage",
+            "Outside coverage",
+            "the cell lies outside every municipality served here; see GET /v1/municipalities",
+        )
+    if reason == "replay":
+        return Problem(
+            400,
+            "proof-of-work-replayed",
+            "Proof of work already used",
+            "each solved challenge can be used once; fetch a new one from GET /v1/challenge",
+        )
+    retry = str(_seconds_to_midnight(now))
+    if reason == "rate_cell":
+        return Problem(
+            429,
+            "rate-limited",
+            "Too many reports for this place today",
+            "one report per place per day from one network; try again tomorrow",
+            headers={"Retry-After": retry},
+        )
+    if reason == "rate_day":
+        return Problem(
+            429,
+            "rate-limited",
+            "Too many reports today",
+            "the daily number of reports from one network is reached; try again tomorrow",
+            headers={"Retry-After": retry},
+        )
+    raise AssertionError(f"unknown refusal {reason}")
+
+
+def hour_now() -> int:
+    return int(time.time() // 3600)

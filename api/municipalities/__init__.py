@@ -1,0 +1,1 @@
+"""Municipalities and their coverage (the res-9 cells they serve)."""

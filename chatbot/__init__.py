@@ -1,0 +1,1 @@
+"""Deliberation engine and chatbot (built in a later issue)."""

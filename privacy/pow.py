@@ -1,0 +1,133 @@
+"""Proof-of-work in the ALTCHA format (v1: SHA-256, HMAC-signed, expiring challenges).
+
+Issuing a challenge costs the server one HMAC; verifying a solution costs one SHA-256 and one
+HMAC. The client pays on average `max_number / 2` hashes. The cryptography is the `altcha`
+package's; this module fixes the parameters and turns results into typed errors.
+
+Invariants (tests/privacy/test_pow.py):
+- `verify` accepts only payloads whose challenge was signed with our key, whose number solves
+  it, and whose expiry (inside the signed salt) has not passed.
+- `replay_key` is the same for every encoding of one solved challenge, so a replay cache
+  keyed by it refuses a second use, and it reveals nothing about the payload without the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+from altcha import v1 as altcha_v1
+
+ALGORITHM: Final = "SHA-256"
+MAX_PAYLOAD_CHARS = 2048
+
+
+class PowError(ValueError):
+    """A proof-of-work payload that is malformed, forged, wrong or expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    algorithm: str
+    challenge: str
+    max_number: int
+    salt: str
+    signature: str
+    expires: int  # unix seconds, also signed inside the salt
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedPow:
+    replay_key: bytes  # HMAC of the challenge: what the replay cache stores
+    expires: int  # unix seconds; the replay entry can be dropped after this
+
+
+def create_challenge(key: bytes, max_number: int, ttl_seconds: int, now: float | None = None) -> Challenge:
+    """A fresh signed challenge expiring `ttl_seconds` from `now`."""
+    if max_number < 1:
+        raise ValueError("max_number must be positive")
+    current = time.time() if now is None else now
+    expires = int(current) + ttl_seconds
+    made = altcha_v1.create_challenge(
+        algorithm=ALGORITHM,
+        max_number=max_number,
+        salt_length=12,
+        hmac_key=key,
+        salt="",
+        number=None,
+        expires=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
+        params=None,
+    )
+    return Challenge(
+        algorithm=made.algorithm,
+        challenge=made.challenge,
+        max_number=made.max_number,
+        salt=made.salt,
+        signature=made.signature,
+        expires=expires,
+    )
+
+
+def solve(challenge: Challenge) -> str:
+    """Solve a challenge as a client would and return the base64 `X-Altcha` payload."""
+    solution = altcha_v1.solve_challenge(challenge.challenge, challenge.salt, ALGORITHM, challenge.max_number, 0)
+    if solution is None:
+        raise PowError("no solution within max_number")
+    payload = {
+        "algorithm": challenge.algorithm,
+        "challenge": challenge.challenge,
+        "number": solution.number,
+        "salt": challenge.salt,
+        "signature": challenge.signature,
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def verify(key: bytes, payload_b64: str, now: float | None = None) -> VerifiedPow:
+    """Check a base64 ALTCHA payload; raise PowError with a client-actionable reason."""
+    if not payload_b64 or len(payload_b64) > MAX_PAYLOAD_CHARS:
+        raise PowError("X-Altcha must hold a base64 ALTCHA payload")
+    try:
+        decoded: Any = json.loads(base64.b64decode(payload_b64, validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise PowError("X-Altcha is not base64-encoded JSON") from None
+    if not isinstance(decoded, dict):
+        raise PowError("X-Altcha payload must be a JSON object")
+    fields = {"algorithm": str, "challenge": str, "number": int, "salt": str, "signature": str}
+    for name, kind in fields.items():
+        value = decoded.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise PowError(f"X-Altcha payload field '{name}' is missing or of the wrong type")
+    if decoded["algorithm"] != ALGORITHM:
+        raise PowError(f"X-Altcha algorithm must be {ALGORITHM}")
+    expires = _expiry(decoded["salt"])
+    current = time.time() if now is None else now
+    if expires is None:
+        raise PowError("X-Altcha challenge carries no expiry; fetch a new challenge")
+    ok, _ = altcha_v1.verify_solution(cast(altcha_v1.PayloadType, decoded), key, check_expires=False)
+    if not ok:
+        raise PowError("X-Altcha solution is invalid or was not issued by this server")
+    if expires < current:
+        raise PowError("X-Altcha challenge has expired; fetch a new challenge")
+    return VerifiedPow(replay_key=replay_key(key, decoded["challenge"]), expires=expires)
+
+
+def replay_key(key: bytes, challenge: str) -> bytes:
+    """Keyed digest identifying a solved challenge in the replay cache."""
+    return hmac.new(key, b"straatstem/pow-replay/v1\x00" + challenge.encode(), hashlib.sha256).digest()[:16]
+
+
+def _expiry(salt: str) -> int | None:
+    _, _, query = salt.partition("?")
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == "expires" and value.isdigit():
+            return int(value)
+    return None

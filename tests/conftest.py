@@ -1,0 +1,172 @@
+"""Test fixtures on a real PostgreSQL: DATABASE_URL when set (a fresh database is created
+and dropped), otherwise an embedded pgserver instance in a temporary directory. The schema
+comes from exactly the migrations the product ships."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from api import db
+from api.app import create_app
+from api.settings import Settings
+
+TABLES_TO_CLEAR = (
+    "report_text",
+    "report",
+    "withdrawn_submission",
+    "coverage",
+    "municipality",
+    "pow_spent",
+    "rate_counter",
+    "rate_key",
+)
+
+
+@pytest.fixture(scope="session")
+def dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import asyncio
+
+    base = os.environ.get("DATABASE_URL")
+    if base:
+        name = f"straatstem_test_{os.getpid()}_{secrets.token_hex(4)}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(base)
+            await conn.execute(f'create database "{name}"')
+            await conn.close()
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(base)
+            await conn.execute(f'drop database if exists "{name}" with (force)')
+            await conn.close()
+
+        asyncio.run(create())
+        head, _, tail = base.rpartition("/")
+        query = tail.partition("?")[2]
+        yield f"{head}/{name}" + (f"?{query}" if query else "")
+        asyncio.run(drop())
+        return
+    embedded = db.EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    admin = embedded.start()
+
+    async def create_db() -> None:
+        conn = await asyncpg.connect(admin)
+        await conn.execute("create database straatstem_test")
+        await conn.close()
+
+    asyncio.run(create_db())
+    yield admin.replace("/postgres?", "/straatstem_test?", 1)
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    conn = await asyncpg.connect(dsn)
+    await db.migrate(conn)
+    await conn.close()
+    created = await asyncpg.create_pool(dsn, min_size=1, max_size=8)
+    assert created is not None
+    yield created
+    await created.close()
+
+
+@pytest.fixture
+async def clean(pool: asyncpg.Pool) -> asyncpg.Pool:
+    async with pool.acquire() as conn:
+        await conn.execute(f"truncate {', '.join(TABLES_TO_CLEAR)} cascade")
+    return pool
+
+
+def make_settings(tmp: Path, **overrides: Any) -> Settings:
+    import ipaddress
+
+    values: dict[str, Any] = {
+        "database_url": None,
+        "data_dir": tmp,
+        "secret_key": secrets.token_bytes(32),
+        "pow_max_number": 1_000,
+        "trusted_proxies": (ipaddress.ip_network("127.0.0.1/32"),),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def client(clean: asyncpg.Pool, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, pool=clean)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+# The Hague, around the central station: small, fast coverage for tests.
+HAGUE = (52.0799, 4.3247)
+
+
+@pytest.fixture
+async def hague(clean: asyncpg.Pool) -> list[int]:
+    from api.municipalities import service
+
+    cells = service.cells_from_circle(f"{HAGUE[0]},{HAGUE[1]}", 1.0)
+    async with clean.acquire() as conn:
+        await service.add(conn, "den-haag", "Den Haag", cells)
+    return sorted(cells)
+
+
+def new_receipt() -> str:
+    return secrets.token_hex(16)
+
+
+def report_body(at: int | None, **overrides: Any) -> dict[str, Any]:
+    from privacy import location
+
+    body: dict[str, Any] = {
+        "submission_id": str(uuid.uuid4()),
+        "receipt": new_receipt(),
+        "category": "verbal",
+        "role": "victim",
+        "band": "evening",
+        "language": "nl",
+    }
+    if at is not None:
+        body["cell"] = location.cell_hex(at)
+    body.update(overrides)
+    return body
+
+
+async def solved_pow(http: httpx.AsyncClient) -> str:
+    from privacy import pow as pow_
+
+    response = await http.get("/v1/challenge")
+    assert response.status_code == 200
+    c = response.json()
+    challenge = pow_.Challenge(
+        algorithm=c["algorithm"],
+        challenge=c["challenge"],
+        max_number=c["maxnumber"],
+        salt=c["salt"],
+        signature=c["signature"],
+        expires=0,
+    )
+    return pow_.solve(challenge)
+
+
+async def submit(
+    http: httpx.AsyncClient, body: dict[str, Any], *, ip: str = "198.51.100.7", altcha: str | None = None
+) -> httpx.Response:
+    header = altcha if altcha is not None else await solved_pow(http)
+    return await http.post("/v1/reports", json=body, headers={"X-Altcha": header, "X-Forwarded-For": ip})
