@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,18 +16,21 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Request, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, HeaderParameter, JSONBody
-from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import generate_latest
 
+from aggregation.retention import RetentionResult, run_intake_retention
 from api import db, metrics
 from api.client import client_address
 from api.errors import (
+    PROBLEM_JSON,
     Problem,
+    ProblemBody,
     handle_http_exception,
     handle_internal,
     problem_response,
@@ -36,6 +42,7 @@ from api.logging import get_logger
 from api.municipalities import repository as municipalities
 from api.settings import Settings
 from privacy import location, taxonomy
+from privacy.coarsen import AMSTERDAM
 
 API_VERSION = "1.0.0"
 log = get_logger("straatstem.http")
@@ -102,6 +109,32 @@ TAXONOMY = Taxonomy(
 )
 
 
+PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: schema, JSON, cell, receipt or proof-of-work (see type and detail)",
+    401: "No receipt was sent",
+    404: "Unknown resource, or a wrong receipt (indistinguishable on purpose)",
+    409: "The submission_id was already used for a different report",
+    410: "The report with this submission_id was withdrawn; drop it from the queue",
+    413: "Request body too large",
+    415: "Request body is not application/json",
+    422: "The cell lies outside every municipality served here",
+    429: "Rate cap reached; see Retry-After",
+    503: "Temporarily unavailable; retry later (see Retry-After)",
+}
+
+
+def problems(*codes: int) -> dict[int, ResponseSpec]:
+    return {
+        code: ResponseSpec(
+            data_container=ProblemBody,
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+            description=PROBLEM_DESCRIPTIONS[code],
+        )
+        for code in codes
+    }
+
+
 ReceiptHeader = Annotated[
     str | None,
     HeaderParameter(name="Authorization", required=False, description="Receipt <secret>: the report's receipt"),
@@ -127,6 +160,7 @@ async def list_municipalities(state: State) -> list[Municipality]:
     "/v1/municipalities/{slug:str}/coverage",
     tags=["intake"],
     summary="The res-9 H3 cells a municipality serves (hex strings)",
+    responses=problems(404),
 )
 async def get_coverage(state: State, slug: FromPath[str]) -> Coverage:
     async with runtime(state).pool.acquire() as conn:
@@ -149,6 +183,14 @@ async def get_challenge(state: State) -> Response[ChallengeOut]:
     summary="Submit a report (idempotent per submission_id)",
     status_code=201,
     opt={"strict_body": ReportIn},
+    responses={
+        200: ResponseSpec(
+            data_container=ReportOut,
+            generate_examples=False,
+            description="An identical earlier submission: the same report, nothing new stored",
+        ),
+        **problems(400, 409, 410, 413, 415, 422, 429, 503),
+    },
 )
 async def post_report(
     state: State,
@@ -170,7 +212,13 @@ async def post_report(
     return Response(report, status_code=201 if created else 200, headers={"Cache-Control": "no-store"})
 
 
-@get("/v1/reports/{report_id:uuid}", tags=["intake"], summary="Status of a report (needs its receipt)")
+@get(
+    "/v1/reports/{report_id:uuid}",
+    tags=["intake"],
+    summary="Status of a report (needs its receipt)",
+    responses=problems(401, 404, 503),
+    security=[{"receipt": []}],
+)
 async def get_report(
     state: State,
     report_id: FromPath[uuid.UUID],
@@ -181,7 +229,12 @@ async def get_report(
 
 
 @delete(
-    "/v1/reports/{report_id:uuid}", tags=["intake"], summary="Withdraw a report (needs its receipt)", status_code=204
+    "/v1/reports/{report_id:uuid}",
+    tags=["intake"],
+    summary="Withdraw a report (needs its receipt): the row is deleted, not flagged",
+    status_code=204,
+    responses=problems(401, 404, 503),
+    security=[{"receipt": []}],
 )
 async def delete_report(
     state: State,
@@ -242,9 +295,7 @@ def observe(app: ASGIApp) -> ASGIApp:
             metrics.REQUESTS.labels(method, route, str(status)).inc()
             metrics.LATENCY.labels(method, route).observe(elapsed)
             if status >= 500:
-                log.warning(
-                    "request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 2)
-                )
+                log.warning("request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 2))
 
     return middleware
 
@@ -302,6 +353,29 @@ ROUTES = [
 ]
 
 
+JOB_INTERVAL_SECONDS = 900
+
+
+async def run_retention_once(pool: asyncpg.Pool) -> RetentionResult:
+    now = dt.datetime.now(AMSTERDAM)
+    async with pool.acquire() as conn:
+        return await run_intake_retention(conn, now.date(), int(time.time() // 3600))
+
+
+async def run_jobs(pool: asyncpg.Pool) -> None:
+    """Periodic jobs inside the server. Every replica runs the loop; the advisory lock inside
+    each job makes concurrent runs harmless."""
+    await asyncio.sleep(5)
+    while True:
+        try:
+            result = await run_retention_once(pool)
+            if result.ran:
+                log.info("job done", job="retention", count=result.texts + result.submission_ids)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("job failed", job="retention", error=exc.__class__.__name__)
+        await asyncio.sleep(JOB_INTERVAL_SECONDS)
+
+
 AfterMigrate = Callable[[asyncpg.Pool, Settings], Awaitable[None]]
 
 
@@ -324,7 +398,13 @@ def create_app(
                 if after_migrate is not None:
                     await after_migrate(own_pool, settings)
                 app.state.runtime = Runtime(settings, own_pool, IntakeService(settings, own_pool))
-                yield
+                scheduler = asyncio.create_task(run_jobs(own_pool))
+                try:
+                    yield
+                finally:
+                    scheduler.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await scheduler
             finally:
                 await own_pool.close()
         finally:

@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations and exit")
 
-    openapi = sub.add_parser("openapi", help="write the OpenAPI 3.1 document")
-    openapi.add_argument("--output", "-o", type=Path, default=Path("mobile-contract/openapi.json"))
+    openapi = sub.add_parser("openapi", help="write the OpenAPI 3.1 document and test vectors of the mobile contract")
+    openapi.add_argument("--output", "-o", type=Path, default=Path("mobile-contract"), help="contract folder")
 
     muni = sub.add_parser("municipality", help="manage municipalities")
     muni_sub = muni.add_subparsers(dest="action", required=True)
@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     area.add_argument("--center", help="LAT,LNG (use with --radius-km)")
     add.add_argument("--radius-km", type=float)
     muni_sub.add_parser("list", help="list municipalities")
+
+    retention = sub.add_parser("retention", help="data retention")
+    retention_sub = retention.add_subparsers(dest="action", required=True)
+    retention_sub.add_parser("run", help="delete what has passed its retention horizon")
 
     reports = sub.add_parser("reports", help="report tools")
     reports_sub = reports.add_subparsers(dest="action", required=True)
@@ -119,10 +123,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
         return 0
     if args.command == "openapi":
-        from api.openapi import write_openapi
+        from api.openapi import write_contract
 
-        write_openapi(args.output)
-        print(f"wrote {args.output}")
+        for path in write_contract(args.output):
+            print(f"wrote {path}")
         return 0
     if args.command == "municipality":
         from api.municipalities import service
@@ -149,6 +153,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         added = asyncio.run(_with_database(settings, add))
         note = f" ({added.skipped} border cells already belonged to another municipality)" if added.skipped else ""
         print(f"added {added.slug} with {added.cells} res-9 cells{note}")
+        return 0
+    if args.command == "retention":
+        import datetime as dt
+        import time
+
+        from aggregation.retention import run_intake_retention
+        from privacy.coarsen import AMSTERDAM
+
+        async def retain(conn: asyncpg.Connection) -> Any:
+            return await run_intake_retention(conn, dt.datetime.now(AMSTERDAM).date(), int(time.time() // 3600))
+
+        print(asyncio.run(_with_database(settings, retain)).render())
         return 0
     if args.command == "reports":
         from api import importer

@@ -19,6 +19,7 @@ from api import db
 from api.app import create_app
 from api.settings import Settings
 
+EMBEDDED_LOG: list[Path] = []  # the embedded server's own log, searched by the leak test
 TABLES_TO_CLEAR = (
     "report_text",
     "report",
@@ -57,6 +58,7 @@ def dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     embedded = db.EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
     admin = embedded.start()
+    EMBEDDED_LOG.append(embedded.path / "log")
 
     async def create_db() -> None:
         conn = await asyncpg.connect(admin)
