@@ -181,11 +181,12 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from api.importer import ImportFileError
     from api.municipalities.service import MunicipalityError
 
     try:
         code = run(argv)
-    except (SettingsError, db.DatabaseError, CliError, MunicipalityError) as exc:
+    except (SettingsError, db.DatabaseError, CliError, MunicipalityError, ImportFileError) as exc:
         print(f"straatstem: error: {exc}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:

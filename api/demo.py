@@ -25,8 +25,20 @@ from privacy import coarsen, location
 
 log = get_logger("straatstem.demo")
 
-INSERT_COLUMNS = ("municipality", "id", "cell", "month", "band", "category", "role", "felt_safety",
-                  "language", "submission_id", "submission_mac", "receipt_hash")
+INSERT_COLUMNS = (
+    "municipality",
+    "id",
+    "cell",
+    "month",
+    "band",
+    "category",
+    "role",
+    "felt_safety",
+    "language",
+    "submission_id",
+    "submission_mac",
+    "receipt_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -50,41 +62,97 @@ class DemoCity:
 
 
 CITIES = (
-    DemoCity("den-haag", "Den Haag", 52.0705, 4.3007, 6.0, 2600, (
-        Hotspot(52.0809, 4.3250, 3.0, 250, "station"),    # Den Haag Centraal
-        Hotspot(52.0694, 4.3225, 2.0, 220, "station"),    # Hollands Spoor
-        Hotspot(52.0766, 4.3090, 2.5, 200, "nightlife"),  # Plein / Grote Markt
-        Hotspot(52.1117, 4.2797, 2.0, 350, "nightlife"),  # Scheveningen boulevard
-        Hotspot(52.0577, 4.2923, 1.2, 300, "park"),       # Zuiderpark
-        Hotspot(52.0680, 4.3100, 1.5, 300, "street"),     # Schilderswijk
-    )),
-    DemoCity("amsterdam", "Amsterdam", 52.3676, 4.9041, 8.0, 3600, (
-        Hotspot(52.3791, 4.9003, 3.0, 250, "station"),    # Centraal
-        Hotspot(52.3641, 4.8828, 2.5, 180, "nightlife"),  # Leidseplein
-        Hotspot(52.3663, 4.8964, 2.0, 160, "nightlife"),  # Rembrandtplein
-        Hotspot(52.3737, 4.8983, 2.5, 200, "nightlife"),  # Wallen
-        Hotspot(52.3121, 4.9470, 1.5, 350, "station"),    # Bijlmer ArenA
-        Hotspot(52.3580, 4.8686, 1.2, 300, "park"),       # Vondelpark
-        Hotspot(52.3889, 4.8378, 1.0, 250, "station"),    # Sloterdijk
-    )),
-    DemoCity("almere", "Almere", 52.3705, 5.2150, 5.0, 1200, (
-        Hotspot(52.3748, 5.2176, 2.5, 220, "station"),    # Almere Centrum
-        Hotspot(52.3700, 5.2180, 1.5, 180, "nightlife"),  # Stadhuisplein
-        Hotspot(52.3936, 5.2766, 1.2, 250, "station"),    # Almere Buiten
-        Hotspot(52.3634, 5.1865, 1.0, 250, "station"),    # Muziekwijk
-        Hotspot(52.3644, 5.2115, 1.0, 350, "park"),       # Weerwater
-    )),
+    DemoCity(
+        "den-haag",
+        "Den Haag",
+        52.0705,
+        4.3007,
+        6.0,
+        2600,
+        (
+            Hotspot(52.0809, 4.3250, 3.0, 250, "station"),  # Den Haag Centraal
+            Hotspot(52.0694, 4.3225, 2.0, 220, "station"),  # Hollands Spoor
+            Hotspot(52.0766, 4.3090, 2.5, 200, "nightlife"),  # Plein / Grote Markt
+            Hotspot(52.1117, 4.2797, 2.0, 350, "nightlife"),  # Scheveningen boulevard
+            Hotspot(52.0577, 4.2923, 1.2, 300, "park"),  # Zuiderpark
+            Hotspot(52.0680, 4.3100, 1.5, 300, "street"),  # Schilderswijk
+        ),
+    ),
+    DemoCity(
+        "amsterdam",
+        "Amsterdam",
+        52.3676,
+        4.9041,
+        8.0,
+        3600,
+        (
+            Hotspot(52.3791, 4.9003, 3.0, 250, "station"),  # Centraal
+            Hotspot(52.3641, 4.8828, 2.5, 180, "nightlife"),  # Leidseplein
+            Hotspot(52.3663, 4.8964, 2.0, 160, "nightlife"),  # Rembrandtplein
+            Hotspot(52.3737, 4.8983, 2.5, 200, "nightlife"),  # Wallen
+            Hotspot(52.3121, 4.9470, 1.5, 350, "station"),  # Bijlmer ArenA
+            Hotspot(52.3580, 4.8686, 1.2, 300, "park"),  # Vondelpark
+            Hotspot(52.3889, 4.8378, 1.0, 250, "station"),  # Sloterdijk
+        ),
+    ),
+    DemoCity(
+        "almere",
+        "Almere",
+        52.3705,
+        5.2150,
+        5.0,
+        1200,
+        (
+            Hotspot(52.3748, 5.2176, 2.5, 220, "station"),  # Almere Centrum
+            Hotspot(52.3700, 5.2180, 1.5, 180, "nightlife"),  # Stadhuisplein
+            Hotspot(52.3936, 5.2766, 1.2, 250, "station"),  # Almere Buiten
+            Hotspot(52.3634, 5.1865, 1.0, 250, "station"),  # Muziekwijk
+            Hotspot(52.3644, 5.2115, 1.0, 350, "park"),  # Weerwater
+        ),
+    ),
 )
 
 CATEGORY_MIX = {
-    "station": {"verbal": 30, "nonverbal": 20, "following": 12, "physical": 10, "exposure": 4,
-                "filming": 10, "threat": 9, "other": 5},
-    "nightlife": {"verbal": 35, "nonverbal": 15, "following": 10, "physical": 22, "exposure": 2,
-                  "filming": 4, "threat": 9, "other": 3},
-    "park": {"verbal": 15, "nonverbal": 15, "following": 22, "physical": 8, "exposure": 18,
-             "filming": 5, "threat": 12, "other": 5},
-    "street": {"verbal": 38, "nonverbal": 22, "following": 12, "physical": 6, "exposure": 4,
-               "filming": 4, "threat": 10, "other": 4},
+    "station": {
+        "verbal": 30,
+        "nonverbal": 20,
+        "following": 12,
+        "physical": 10,
+        "exposure": 4,
+        "filming": 10,
+        "threat": 9,
+        "other": 5,
+    },
+    "nightlife": {
+        "verbal": 35,
+        "nonverbal": 15,
+        "following": 10,
+        "physical": 22,
+        "exposure": 2,
+        "filming": 4,
+        "threat": 9,
+        "other": 3,
+    },
+    "park": {
+        "verbal": 15,
+        "nonverbal": 15,
+        "following": 22,
+        "physical": 8,
+        "exposure": 18,
+        "filming": 5,
+        "threat": 12,
+        "other": 5,
+    },
+    "street": {
+        "verbal": 38,
+        "nonverbal": 22,
+        "following": 12,
+        "physical": 6,
+        "exposure": 4,
+        "filming": 4,
+        "threat": 10,
+        "other": 4,
+    },
 }
 BAND_MIX = {
     "station": {"night": 10, "morning": 25, "afternoon": 30, "evening": 35},
@@ -134,12 +202,22 @@ def generate(city: DemoCity, coverage: set[int], today: dt.date, seed: int = 202
         category = _pick(rng, CATEGORY_MIX[kind])
         felt_mean = FELT_BY_CATEGORY.get(category, 2.6)
         felt = None if rng.random() < 0.3 else min(5, max(1, round(rng.gauss(felt_mean, 0.8))))
-        rows.append((
-            city.slug, uuid.UUID(int=rng.getrandbits(128), version=4), cell,
-            rng.choices(months, weights=month_weights)[0], _pick(rng, BAND_MIX[kind]), category,
-            "victim" if rng.random() < 0.75 else "witness", felt, "nl" if rng.random() < 0.85 else "en",
-            None, None, rng.randbytes(32),
-        ))
+        rows.append(
+            (
+                city.slug,
+                uuid.UUID(int=rng.getrandbits(128), version=4),
+                cell,
+                rng.choices(months, weights=month_weights)[0],
+                _pick(rng, BAND_MIX[kind]),
+                category,
+                "victim" if rng.random() < 0.75 else "witness",
+                felt,
+                "nl" if rng.random() < 0.85 else "en",
+                None,
+                None,
+                rng.randbytes(32),
+            )
+        )
     return rows
 
 

@@ -30,22 +30,32 @@ def cell_vectors() -> dict[str, Any]:
     from privacy import location
 
     points = [
-        ("Den Haag Centraal", 52.0809, 4.3250), ("Plein, Den Haag", 52.0797, 4.3131),
-        ("Amsterdam Centraal", 52.3791, 4.9003), ("Leidseplein", 52.3641, 4.8828),
-        ("Almere Centrum", 52.3748, 5.2176), ("Maastricht Vrijthof", 50.8489, 5.6887),
-        ("Groningen Grote Markt", 53.2188, 6.5680), ("near a cell edge", 52.08, 4.32),
+        ("Den Haag Centraal", 52.0809, 4.3250),
+        ("Plein, Den Haag", 52.0797, 4.3131),
+        ("Amsterdam Centraal", 52.3791, 4.9003),
+        ("Leidseplein", 52.3641, 4.8828),
+        ("Almere Centrum", 52.3748, 5.2176),
+        ("Maastricht Vrijthof", 50.8489, 5.6887),
+        ("Groningen Grote Markt", 53.2188, 6.5680),
+        ("near a cell edge", 52.08, 4.32),
     ]
     return {
         "description": "Latitude/longitude (WGS84) to the H3 resolution-9 cell a report must carry. "
-                       "Compute this on the device (h3-js latLngToCell, h3-java latLngToCellAddress, "
-                       "Uber H3 for Swift); send only the cell.",
+        "Compute this on the device (h3-js latLngToCell, h3-java latLngToCellAddress, "
+        "Uber H3 for Swift); send only the cell.",
         "h3_version": "4.x",
         "resolution": location.REPORT_RESOLUTION,
         "cases": [
-            {"name": name, "lat": lat, "lng": lng, "cell": location.cell_hex(location.snap(lat, lng)),
-             "parent_res8": location.cell_hex(location.parent(location.snap(lat, lng), 8)),
-             "boundary_lng_lat": [[round(x, 7) for x in p] for p in
-                                  location.cell_boundary_geojson(location.snap(lat, lng))]}
+            {
+                "name": name,
+                "lat": lat,
+                "lng": lng,
+                "cell": location.cell_hex(location.snap(lat, lng)),
+                "parent_res8": location.cell_hex(location.parent(location.snap(lat, lng), 8)),
+                "boundary_lng_lat": [
+                    [round(x, 7) for x in p] for p in location.cell_boundary_geojson(location.snap(lat, lng))
+                ],
+            }
             for name, lat, lng in points
         ],
     }
@@ -57,24 +67,44 @@ def pow_vectors() -> dict[str, Any]:
     from privacy import pow as pow_
 
     cases = []
-    for salt, number, max_number in (("5f8e0c2a9b1d4e7f3a6c8b0d?expires=4102444800&", 1234, 50_000),
-                                     ("0a1b2c3d4e5f60718293a4b5?expires=4102444800&", 31_337, 50_000),
-                                     ("c0ffeec0ffeec0ffeec0ffee?expires=4102444800&", 7, 1_000)):
-        made = altcha_v1.create_challenge(algorithm="SHA-256", max_number=max_number, salt_length=12,
-                                          hmac_key=VECTOR_KEY, salt=salt, number=number, expires=None, params=None)
-        challenge = {"algorithm": made.algorithm, "challenge": made.challenge, "maxnumber": made.max_number,
-                     "salt": made.salt, "signature": made.signature}
-        payload = {"algorithm": made.algorithm, "challenge": made.challenge, "number": number,
-                   "salt": made.salt, "signature": made.signature}
+    for salt, number, max_number in (
+        ("5f8e0c2a9b1d4e7f3a6c8b0d?expires=4102444800&", 1234, 50_000),
+        ("0a1b2c3d4e5f60718293a4b5?expires=4102444800&", 31_337, 50_000),
+        ("c0ffeec0ffeec0ffeec0ffee?expires=4102444800&", 7, 1_000),
+    ):
+        made = altcha_v1.create_challenge(
+            algorithm="SHA-256",
+            max_number=max_number,
+            salt_length=12,
+            hmac_key=VECTOR_KEY,
+            salt=salt,
+            number=number,
+            expires=None,
+            params=None,
+        )
+        challenge = {
+            "algorithm": made.algorithm,
+            "challenge": made.challenge,
+            "maxnumber": made.max_number,
+            "salt": made.salt,
+            "signature": made.signature,
+        }
+        payload = {
+            "algorithm": made.algorithm,
+            "challenge": made.challenge,
+            "number": number,
+            "salt": made.salt,
+            "signature": made.signature,
+        }
         encoded = base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
         pow_.verify(VECTOR_KEY, encoded, now=4102444000)  # the vector must verify
         cases.append({"challenge": challenge, "solution_number": number, "x_altcha": encoded})
     return {
         "description": "ALTCHA v1 proof-of-work. Solve: find number n in [0, maxnumber] with "
-                       "hex(SHA-256(salt + str(n))) == challenge. Send base64(JSON of algorithm, challenge, "
-                       "number, salt, signature) in the X-Altcha header. The server checks "
-                       "signature == hex(HMAC-SHA-256(key, challenge)) and that 'expires' in the salt "
-                       "(unix seconds) has not passed, and accepts each solved challenge once.",
+        "hex(SHA-256(salt + str(n))) == challenge. Send base64(JSON of algorithm, challenge, "
+        "number, salt, signature) in the X-Altcha header. The server checks "
+        "signature == hex(HMAC-SHA-256(key, challenge)) and that 'expires' in the salt "
+        "(unix seconds) has not passed, and accepts each solved challenge once.",
         "hmac_key_hex_for_these_vectors_only": VECTOR_KEY.hex(),
         "cases": cases,
     }
@@ -92,38 +122,91 @@ def submission_vectors() -> dict[str, Any]:
         "description": "Two men shouted after me near the tram stop.",
         "language": "en",
     }
-    created = {"id": "<server-chosen UUIDv4>", "municipality": "den-haag", "cell": body["cell"],
-               "month": "<YYYY-MM of receipt>"}
+    created = {
+        "id": "<server-chosen UUIDv4>",
+        "municipality": "den-haag",
+        "cell": body["cell"],
+        "month": "<YYYY-MM of receipt>",
+    }
     return {
         "description": "A full submission and its idempotent retry. The receipt here is only an example: "
-                       "generate 16+ random bytes per report with a CSPRNG and keep them on the device.",
+        "generate 16+ random bytes per report with a CSPRNG and keep them on the device.",
         "steps": [
-            {"request": {"method": "GET", "path": "/v1/challenge"},
-             "response": {"status": 200, "body_fields": ["algorithm", "challenge", "maxnumber", "salt", "signature"]}},
-            {"request": {"method": "POST", "path": "/v1/reports",
-                         "headers": {"Content-Type": "application/json", "X-Altcha": "<solved challenge>"},
-                         "body": body},
-             "response": {"status": 201, "body": created}},
-            {"note": "The response was lost (timeout). Retry with the SAME body and submission_id and a fresh "
-                     "solved challenge.",
-             "request": {"method": "POST", "path": "/v1/reports",
-                         "headers": {"Content-Type": "application/json", "X-Altcha": "<new solved challenge>"},
-                         "body": body},
-             "response": {"status": 200, "body": created, "note": "same id as the first response; nothing new stored"}},
-            {"note": "Reusing the submission_id for a different report is refused.",
-             "request": {"method": "POST", "path": "/v1/reports", "body": {**body, "category": "threat"}},
-             "response": {"status": 409, "content_type": "application/problem+json",
-                          "body_fields": ["type", "title", "status", "detail"]}},
-            {"request": {"method": "GET", "path": "/v1/reports/<id>",
-                         "headers": {"Authorization": f"Receipt {body['receipt']}"}},
-             "response": {"status": 200, "body_fields": ["id", "municipality", "cell", "month", "category", "role",
-                                                         "band", "felt_safety", "has_description", "status"]}},
-            {"request": {"method": "DELETE", "path": "/v1/reports/<id>",
-                         "headers": {"Authorization": f"Receipt {body['receipt']}"}},
-             "response": {"status": 204}},
-            {"note": "After withdrawal a late retry from the offline queue is answered 410: drop it.",
-             "request": {"method": "POST", "path": "/v1/reports", "body": body},
-             "response": {"status": 410, "content_type": "application/problem+json"}},
+            {
+                "request": {"method": "GET", "path": "/v1/challenge"},
+                "response": {
+                    "status": 200,
+                    "body_fields": ["algorithm", "challenge", "maxnumber", "salt", "signature"],
+                },
+            },
+            {
+                "request": {
+                    "method": "POST",
+                    "path": "/v1/reports",
+                    "headers": {"Content-Type": "application/json", "X-Altcha": "<solved challenge>"},
+                    "body": body,
+                },
+                "response": {"status": 201, "body": created},
+            },
+            {
+                "note": "The response was lost (timeout). Retry with the SAME body and submission_id and a fresh "
+                "solved challenge.",
+                "request": {
+                    "method": "POST",
+                    "path": "/v1/reports",
+                    "headers": {"Content-Type": "application/json", "X-Altcha": "<new solved challenge>"},
+                    "body": body,
+                },
+                "response": {
+                    "status": 200,
+                    "body": created,
+                    "note": "same id as the first response; nothing new stored",
+                },
+            },
+            {
+                "note": "Reusing the submission_id for a different report is refused.",
+                "request": {"method": "POST", "path": "/v1/reports", "body": {**body, "category": "threat"}},
+                "response": {
+                    "status": 409,
+                    "content_type": "application/problem+json",
+                    "body_fields": ["type", "title", "status", "detail"],
+                },
+            },
+            {
+                "request": {
+                    "method": "GET",
+                    "path": "/v1/reports/<id>",
+                    "headers": {"Authorization": f"Receipt {body['receipt']}"},
+                },
+                "response": {
+                    "status": 200,
+                    "body_fields": [
+                        "id",
+                        "municipality",
+                        "cell",
+                        "month",
+                        "category",
+                        "role",
+                        "band",
+                        "felt_safety",
+                        "has_description",
+                        "status",
+                    ],
+                },
+            },
+            {
+                "request": {
+                    "method": "DELETE",
+                    "path": "/v1/reports/<id>",
+                    "headers": {"Authorization": f"Receipt {body['receipt']}"},
+                },
+                "response": {"status": 204},
+            },
+            {
+                "note": "After withdrawal a late retry from the offline queue is answered 410: drop it.",
+                "request": {"method": "POST", "path": "/v1/reports", "body": body},
+                "response": {"status": 410, "content_type": "application/problem+json"},
+            },
         ],
     }
 

@@ -14,6 +14,7 @@ import hmac
 import math
 import secrets
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
@@ -141,10 +142,13 @@ class IntakeService:
             raise Problem(400, "invalid-proof-of-work", "Invalid proof of work", str(exc)) from None
         body: str | None = None
         removed: list[str] = []
-        if data.description is not None and data.description.strip():
-            scrubbed = pii.scrub(data.description.strip())
-            body = scrubbed.text[:1000]
-            removed = sorted(kind.value for kind in scrubbed.found)
+        if data.description is not None:
+            scrubbed = pii.scrub(data.description)
+            # Scrubbing normalises (NFKC) and may leave only whitespace or invisible characters.
+            text = scrubbed.text.strip()
+            if any(unicodedata.category(c)[0] not in "CZ" for c in text):
+                body = text[:1000]
+                removed = sorted(kind.value for kind in scrubbed.found)
         try:
             prefix_day = ratelimit.network_prefix(client_address)
         except ValueError:

@@ -131,3 +131,29 @@ def test_openapi_writes_the_contract(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "contract" / "openapi.json").read_text())
     assert document["openapi"].startswith("3.1") and "/v1/reports" in document["paths"]
+
+
+async def test_reports_import_end_to_end(dsn: str, clean: asyncpg.Pool, hague: list[int], tmp_path: Path) -> None:
+    from privacy import location
+
+    good = tmp_path / "good.csv"
+    # Second row uses a cell instead of coordinates.
+    good.write_text(
+        "category;role;band;date;lat;lng;cell\n"
+        "verbal;victim;evening;2026-09-14;52,0799317;4,3247123;\n"
+        f"threat;witness;night;2026-10;;;{location.cell_hex(hague[3])}\n"
+    )
+    result = run(["reports", "import", str(good)], dsn, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "52,0799" not in result.stdout + result.stderr and "52.0799" not in result.stdout + result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("category,role,band,date,cell\nrobbery,victim,night,2026-10," + location.cell_hex(hague[0]) + "\n")
+    refused = run(["reports", "import", str(bad)], dsn, tmp_path)
+    assert refused.returncode == 1 and "row 2" in refused.stdout
+    wrong_type = tmp_path / "reports.xlsx"
+    wrong_type.write_text("x")
+    error = run(["reports", "import", str(wrong_type)], dsn, tmp_path)
+    assert error.returncode == 2 and error.stderr.count("\n") == 1 and ".csv" in error.stderr
+    async with clean.acquire() as conn:
+        months = sorted(r["month"] for r in await conn.fetch("select month from report"))
+    assert months == ["2026-09", "2026-10"]

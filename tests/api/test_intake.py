@@ -106,6 +106,15 @@ async def test_submit_status_and_withdraw(client: httpx.AsyncClient, clean: asyn
     assert await count(clean) == 0
 
 
+@pytest.mark.parametrize("description", ["   ", "\u200b", "\u200b \n\t", ""])
+async def test_descriptions_without_visible_text_store_no_text(
+    client: httpx.AsyncClient, clean: asyncpg.Pool, hague: list[int], description: str
+) -> None:
+    response = await submit(client, report_body(hague[0], description=description))
+    assert response.status_code == 201, response.text
+    assert await count(clean) == 1 and await count(clean, "report_text") == 0
+
+
 async def test_retry_is_idempotent_and_reuse_with_other_body_conflicts(
     client: httpx.AsyncClient, clean: asyncpg.Pool, hague: list[int]
 ) -> None:

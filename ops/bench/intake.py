@@ -1,0 +1,307 @@
+"""End-to-end intake benchmark: POST /v1/reports against a real server and real PostgreSQL,
+beside a bare Litestar POST endpoint mounted in the same server process that decodes the same
+body (strict msgspec, the same struct) and answers 201 without touching the database.
+
+    python ops/bench/intake.py [--requests 6000] [--concurrency 64]
+
+Starts an embedded PostgreSQL (or uses DATABASE_URL, in a fresh database), a demo
+municipality, and one uvicorn server process; the load generator (aiohttp, keep-alive
+connections) runs in this process. Every intake request is a distinct report: its own
+submission id, receipt, cell, network address (X-Forwarded-For from a trusted proxy) and a
+solved, signed proof-of-work challenge, so nothing is refused and nothing is deduplicated.
+Prints a markdown table with throughput, p50/p99 latency, the ratio to the bare endpoint and
+the server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+CENTER = (52.0799, 4.3247)
+
+
+def serve(port: int) -> None:
+    """Server side (run in a subprocess): the straatstem app plus the bare endpoint."""
+    import uvicorn
+    from litestar import post
+
+    from api.app import create_app
+    from api.intake.schemas import ReportIn
+    from api.settings import load_settings
+
+    decoder = msgspec.json.Decoder(ReportIn)
+
+    @post("/bench/bare", status_code=201, include_in_schema=False)
+    async def bare(request: Request[Any, Any, Any]) -> Response[bytes]:
+        decoder.decode(await request.body())
+        return Response(b'{"ok":true}', status_code=201, media_type="application/json")
+
+    from api import logging as slog
+
+    settings = load_settings()
+    slog.configure(settings.log_level, settings.log_json)
+    app = create_app(settings)
+    app.register(bare)
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", proxy_headers=False)
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def make_requests(
+    n: int, pow_key: bytes, cells: list[str], first_address: int = 0
+) -> list[tuple[bytes, dict[str, str]]]:
+    from altcha import v1 as altcha_v1
+
+    rng = random.Random(7)
+    expires = int(time.time()) + 3600
+    prepared = []
+    for i in range(first_address, first_address + n):
+        number = rng.randrange(1000)
+        made = altcha_v1.create_challenge(
+            algorithm="SHA-256",
+            max_number=1000,
+            salt_length=12,
+            hmac_key=pow_key,
+            salt=f"{secrets.token_hex(12)}?expires={expires}&",
+            number=number,
+            expires=None,
+            params=None,
+        )
+        payload = {
+            "algorithm": made.algorithm,
+            "challenge": made.challenge,
+            "number": number,
+            "salt": made.salt,
+            "signature": made.signature,
+        }
+        body = {
+            "submission_id": str(uuid.uuid4()),
+            "receipt": secrets.token_hex(16),
+            "cell": rng.choice(cells),
+            "category": rng.choice(["verbal", "nonverbal", "following", "physical", "threat"]),
+            "role": "victim",
+            "band": rng.choice(["night", "morning", "afternoon", "evening"]),
+            "language": "nl",
+            "felt_safety": rng.randint(1, 5),
+        }
+        if i % 4 == 0:
+            body["description"] = "Iemand riep dingen naar me bij de tramhalte en liep me achterna."
+        headers = {
+            "Content-Type": "application/json",
+            "X-Altcha": base64.b64encode(json.dumps(payload).encode()).decode(),
+            "X-Forwarded-For": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
+        }
+        prepared.append((json.dumps(body).encode(), headers))
+    return prepared
+
+
+async def load(name: str, url: str, prepared: list[tuple[bytes, dict[str, str]]], concurrency: int) -> Result:
+    import aiohttp
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = iter(prepared)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for body, headers in queue:
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                latencies.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return Result(name, len(prepared), elapsed, latencies, statuses)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def prepare_database(data_dir: Path) -> tuple[str, Any, list[str]]:
+    import asyncpg
+
+    from api import db
+    from api.municipalities import service
+    from privacy import location
+
+    base = os.environ.get("DATABASE_URL")
+    embedded = None
+    if base:
+        name = f"straatstem_bench_{secrets.token_hex(4)}"
+        conn = await asyncpg.connect(base)
+        await conn.execute(f'create database "{name}"')
+        await conn.close()
+        head, _, tail = base.rpartition("/")
+        query = tail.partition("?")[2]
+        dsn = f"{head}/{name}" + (f"?{query}" if query else "")
+    else:
+        embedded = db.EmbeddedPostgres(data_dir)
+        admin = embedded.start()
+        conn = await asyncpg.connect(admin)
+        await conn.execute("drop database if exists straatstem_bench")
+        await conn.execute("create database straatstem_bench")
+        await conn.close()
+        dsn = admin.replace("/postgres?", "/straatstem_bench?", 1)
+    conn = await asyncpg.connect(dsn)
+    await db.migrate(conn)
+    cells = service.cells_from_circle(f"{CENTER[0]},{CENTER[1]}", 6.0)
+    await service.add(conn, "den-haag", "Den Haag", cells)
+    await conn.close()
+    return dsn, embedded, [location.cell_hex(c) for c in sorted(cells)]
+
+
+async def count_reports(dsn: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("select count(*) from report"))
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    from api.settings import Settings
+
+    secret = secrets.token_bytes(32)
+    pow_key = Settings(secret_key=secret).derived_key("pow")
+    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp:
+        dsn, embedded, cells = asyncio.run(prepare_database(Path(tmp)))
+        port = free_port()
+        env = dict(
+            os.environ,
+            DATABASE_URL=dsn,
+            STRAATSTEM_SECRET_KEY=secret.hex(),
+            STRAATSTEM_DATA_DIR=tmp,
+            STRAATSTEM_TRUSTED_PROXIES="127.0.0.1/32",
+            STRAATSTEM_LOG_LEVEL="WARNING",
+            STRAATSTEM_DB_POOL_MAX="20",
+            STRAATSTEM_RATE_LIMIT_PER_DAY="5",
+        )
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("bench server did not start") from None
+                    time.sleep(0.2)
+            time.sleep(1.0)
+            warm = make_requests(300, pow_key, cells)
+            bare_requests = make_requests(args.requests, pow_key, cells, 1_000_000)
+            intake_requests = make_requests(args.requests, pow_key, cells, 2_000_000)
+            asyncio.run(load("warm-up", f"{base}/bench/bare", warm, args.concurrency))
+            asyncio.run(load("warm-up", f"{base}/v1/reports", warm, args.concurrency))
+            bare = asyncio.run(load("bare POST (decode only)", f"{base}/bench/bare", bare_requests, args.concurrency))
+            profiler = None
+            if os.environ.get("BENCH_PROFILE"):  # py-spy flame data of the server during the intake run
+                profiler = subprocess.Popen(
+                    [
+                        "py-spy",
+                        "record",
+                        "-d",
+                        "4",
+                        "-o",
+                        os.environ["BENCH_PROFILE"],
+                        "-f",
+                        "raw",
+                        "-p",
+                        str(server.pid),
+                    ]
+                )
+            intake = asyncio.run(load("POST /v1/reports", f"{base}/v1/reports", intake_requests, args.concurrency))
+            if profiler is not None:
+                profiler.wait()
+            rss = peak_rss_mb(server.pid)
+            stored = asyncio.run(count_reports(dsn))
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+            if embedded is not None:
+                embedded.stop()
+
+    database = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded (pgserver)"
+    print(
+        f"\nintake benchmark: {args.requests} requests per endpoint, {args.concurrency} concurrent clients, "
+        f"{os.cpu_count()} cores, one uvicorn worker, PostgreSQL {database}\n"
+    )
+    print("| endpoint | requests/s | p50 ms | p99 ms | statuses | ratio to bare |")
+    print("| --- | ---: | ---: | ---: | --- | ---: |")
+    for r in (bare, intake):
+        print(
+            f"| {r.name} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | "
+            f"{', '.join(f'{k}: {v}' for k, v in sorted(r.statuses.items()))} | {r.rps / bare.rps:.2f} |"
+        )
+    print(f"\nserver peak RSS: {rss:.0f} MB; reports stored: {stored} (expected {args.requests + 300})")
+    print(
+        f"target: intake throughput >= 50% of bare: {'met' if intake.rps >= 0.5 * bare.rps else 'NOT met'} "
+        f"({intake.rps / bare.rps:.0%}); mean intake latency {statistics.mean(intake.latencies) * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
