@@ -1,7 +1,8 @@
 """SQL of the intake capability. Functions take a connection; callers own transactions.
 
-Submission is one call of the `intake_submit` database function (api/migrations/0001), so a
-report costs one round trip and refusals roll back completely.
+Submissions go to the database in batches (api/intake/batcher.py): one call of
+`intake_submit_batch` (api/migrations/0001) runs `intake_submit` per item in its own
+subtransaction, so refusals roll back completely and a batch commits once.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-SUBMIT = """
-select outcome, r_id, r_municipality, r_cell, r_month
-  from intake_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20)
+SUBMIT_BATCH = """
+select idx, outcome, r_id, r_municipality, r_cell, r_month
+  from intake_submit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                           $17, $18, $19, $20)
 """
 GET_REPORT = """
 select r.id, r.municipality, r.cell, r.month, r.category, r.role, r.band, r.felt_safety,
@@ -83,38 +84,44 @@ class Stored:
     month: str
 
 
-async def submit(conn: asyncpg.Connection, s: Submission) -> Stored:
-    try:
-        row = await conn.fetchrow(
-            SUBMIT,
-            s.id,
-            s.cell,
-            s.month,
-            s.band,
-            s.category,
-            s.role,
-            s.felt_safety,
-            s.language,
-            s.submission_id,
-            s.submission_mac,
-            s.receipt_hash,
-            s.body,
-            s.pii_removed,
-            s.pow_key,
-            s.pow_expires_hour,
-            s.day,
-            s.cell_token,
-            s.cell_cap,
-            s.day_token,
-            s.day_cap,
-        )
-    except asyncpg.RaiseError as exc:
-        message = str(exc.args[0]) if exc.args else ""
-        if message.startswith("straatstem:"):
-            raise Refused(message.removeprefix("straatstem:")) from None
-        raise
-    assert row is not None
-    return Stored(row["outcome"] == "created", row["r_id"], row["r_municipality"], row["r_cell"], row["r_month"])
+async def submit_batch(conn: asyncpg.Connection, items: list[Submission]) -> list[Stored | Refused]:
+    """Submit several reports in one call and one commit; outcomes in input order. Caps are
+    the same for every item of a batch (they come from settings)."""
+    rows = await conn.fetch(
+        SUBMIT_BATCH,
+        [s.id for s in items],
+        [s.cell for s in items],
+        [s.month for s in items],
+        [s.band for s in items],
+        [s.category for s in items],
+        [s.role for s in items],
+        [s.felt_safety for s in items],
+        [s.language for s in items],
+        [s.submission_id for s in items],
+        [s.submission_mac for s in items],
+        [s.receipt_hash for s in items],
+        [s.body for s in items],
+        [",".join(s.pii_removed) for s in items],
+        [s.pow_key for s in items],
+        [s.pow_expires_hour for s in items],
+        [s.day for s in items],
+        [s.cell_token for s in items],
+        items[0].cell_cap,
+        [s.day_token for s in items],
+        items[0].day_cap,
+    )
+    results: list[Stored | Refused] = []
+    for row in sorted(rows, key=lambda r: r["idx"]):
+        outcome: str = row["outcome"]
+        if outcome.startswith("straatstem:"):
+            results.append(Refused(outcome.removeprefix("straatstem:")))
+        else:
+            results.append(
+                Stored(outcome == "created", row["r_id"], row["r_municipality"], row["r_cell"], row["r_month"])
+            )
+    if len(results) != len(items):
+        raise RuntimeError("intake_submit_batch returned a different number of outcomes")
+    return results
 
 
 async def get_report(conn: asyncpg.Connection, report_id: uuid.UUID) -> asyncpg.Record | None:

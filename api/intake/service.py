@@ -23,6 +23,7 @@ import msgspec
 
 from api.errors import Problem
 from api.intake import repository as repo
+from api.intake.batcher import SubmitBatcher
 from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
 from api.settings import Settings
 from privacy import coarsen, location, pii, pow, ratelimit, receipts
@@ -53,9 +54,10 @@ class DailyKeyCache:
     day: dt.date | None = None
     key: bytes = field(default=b"", repr=False)
 
-    async def get(self, conn: asyncpg.Connection, today: dt.date) -> bytes:
+    async def get(self, pool: asyncpg.Pool, today: dt.date) -> bytes:
         if self.day != today:
-            self.key = await repo.rate_key(conn, today, secrets.token_bytes(32))
+            async with pool.acquire() as conn:
+                self.key = await repo.rate_key(conn, today, secrets.token_bytes(32))
             self.day = today
         return self.key
 
@@ -66,6 +68,7 @@ class IntakeService:
         self.pool = pool
         self.keys = IntakeKeys.from_settings(settings)
         self.daily = DailyKeyCache()
+        self.batcher = SubmitBatcher(pool)
 
     def challenge(self) -> ChallengeOut:
         made = pow.create_challenge(self.keys.pow, self.settings.pow_max_number, self.settings.pow_ttl_seconds)
@@ -150,40 +153,39 @@ class IntakeService:
                 body = text[:1000]
                 removed = sorted(kind.value for kind in scrubbed.found)
         try:
-            prefix_day = ratelimit.network_prefix(client_address)
-        except ValueError:
-            prefix_day = b""
-        address = client_address if prefix_day else "0.0.0.0"  # noqa: S104 - a bucket, not a bind
+            ratelimit.network_prefix(client_address)
+            address = client_address
+        except ValueError:  # no usable peer address (e.g. a Unix socket): one shared bucket
+            address = "0.0.0.0"  # noqa: S104 - a rate-limit bucket, not a bind address
         now = dt.datetime.now(AMSTERDAM)
         today = now.date()
-        async with self.pool.acquire() as conn:
-            daily_key = await self.daily.get(conn, today)
-            submission = repo.Submission(
-                id=uuid.uuid4(),
-                cell=cell,
-                month=coarsen.month_of(now),
-                band=data.band,
-                category=data.category,
-                role=data.role,
-                felt_safety=data.felt_safety,
-                language=data.language,
-                submission_id=data.submission_id,
-                submission_mac=self.fingerprint(data, cell, receipt),
-                receipt_hash=receipts.hash_receipt(self.keys.receipt, receipt),
-                body=body,
-                pii_removed=removed,
-                pow_key=solved.replay_key,
-                pow_expires_hour=math.ceil(solved.expires / 3600),
-                day=today,
-                cell_token=ratelimit.cell_token(daily_key, address, cell),
-                cell_cap=self.settings.rate_limit_per_cell,
-                day_token=ratelimit.pseudonym(daily_key, address),
-                day_cap=self.settings.rate_limit_per_day,
-            )
-            try:
-                stored = await _submit_once_more_on_race(conn, submission)
-            except repo.Refused as refused:
-                raise _refusal(refused.reason, now) from None
+        daily_key = await self.daily.get(self.pool, today)
+        submission = repo.Submission(
+            id=uuid.uuid4(),
+            cell=cell,
+            month=coarsen.month_of(now),
+            band=data.band,
+            category=data.category,
+            role=data.role,
+            felt_safety=data.felt_safety,
+            language=data.language,
+            submission_id=data.submission_id,
+            submission_mac=self.fingerprint(data, cell, receipt),
+            receipt_hash=receipts.hash_receipt(self.keys.receipt, receipt),
+            body=body,
+            pii_removed=removed,
+            pow_key=solved.replay_key,
+            pow_expires_hour=math.ceil(solved.expires / 3600),
+            day=today,
+            cell_token=ratelimit.cell_token(daily_key, address, cell),
+            cell_cap=self.settings.rate_limit_per_cell,
+            day_token=ratelimit.pseudonym(daily_key, address),
+            day_cap=self.settings.rate_limit_per_day,
+        )
+        try:
+            stored = await self.batcher.submit(submission)
+        except repo.Refused as refused:
+            raise _refusal(refused.reason, now) from None
         return stored.created, ReportOut(
             id=stored.id, municipality=stored.municipality, cell=location.cell_hex(stored.cell), month=stored.month
         )
@@ -236,14 +238,6 @@ class IntakeService:
         return receipts.hash_receipt(self.keys.receipt, raw)
 
 
-async def _submit_once_more_on_race(conn: asyncpg.Connection, submission: repo.Submission) -> repo.Stored:
-    try:
-        return await repo.submit(conn, submission)
-    except asyncpg.UniqueViolationError:
-        # A concurrent request with the same submission id won; now we see it as existing.
-        return await repo.submit(conn, submission)
-
-
 def _not_found() -> Problem:
     return Problem(404, "not-found", "Not found", "no report with this id and receipt")
 
@@ -281,6 +275,14 @@ def _refusal(reason: str, now: dt.datetime) -> Problem:
             "proof-of-work-replayed",
             "Proof of work already used",
             "each solved challenge can be used once; fetch a new one from GET /v1/challenge",
+        )
+    if reason == "retry":
+        return Problem(
+            503,
+            "unavailable",
+            "Service busy",
+            "the submission collided with a concurrent one; retry with the same submission_id",
+            headers={"Retry-After": "1"},
         )
     retry = str(_seconds_to_midnight(now))
     if reason == "rate_cell":

@@ -36,7 +36,6 @@ create table report (
 );
 create index report_by_id on report (id);
 create unique index report_by_submission on report (submission_id) where submission_id is not null;
-create index report_by_period on report (municipality, month);
 
 -- Free text lives apart from the report row, for moderators only, and is deleted 90 days
 -- after the first day of its month (so the deletion moment reveals only the month).
@@ -64,7 +63,6 @@ create table pow_spent (
     replay_key   bytea primary key,
     expires_hour integer not null
 );
-create index pow_spent_by_expiry on pow_spent (expires_hour);
 
 -- The day's random rate-limit key. Rows of earlier days are deleted, destroying the only
 -- means of linking a pseudonym to a network address.
@@ -79,6 +77,19 @@ create table rate_counter (
     count integer not null check (count >= 0),
     primary key (day, token)
 );
+
+-- A refusal that only concurrency can cause (the solved challenge or a rate counter was just
+-- used by a concurrent transaction) may really be a retry of a submission that transaction
+-- stored: then roll this item back and let the caller try it again, when it is found as
+-- existing, exactly as if the two had arrived one after the other.
+create function intake_recheck(p_submission_id uuid) returns void language plpgsql as $$
+begin
+    perform 1 from report r where r.submission_id = p_submission_id;
+    if found then
+        raise exception using errcode = 'P0001', message = 'straatstem:retry';
+    end if;
+end
+$$;
 
 -- One round trip per submission. Refusals raise, so the statement's implicit transaction
 -- rolls back and a refused submission leaves no trace (no counter, no spent challenge).
@@ -117,17 +128,20 @@ begin
     insert into pow_spent (replay_key, expires_hour) values (p_pow_key, p_pow_expires_hour)
         on conflict do nothing;
     if not found then
+        perform intake_recheck(p_submission_id);
         raise exception using errcode = 'P0001', message = 'straatstem:replay';
     end if;
 
     insert into rate_counter as rc (day, token, count) values (p_day, p_cell_token, 1)
         on conflict (day, token) do update set count = rc.count + 1 where rc.count < p_cell_cap;
     if not found then
+        perform intake_recheck(p_submission_id);
         raise exception using errcode = 'P0001', message = 'straatstem:rate_cell';
     end if;
     insert into rate_counter as rc (day, token, count) values (p_day, p_day_token, 1)
         on conflict (day, token) do update set count = rc.count + 1 where rc.count < p_day_cap;
     if not found then
+        perform intake_recheck(p_submission_id);
         raise exception using errcode = 'P0001', message = 'straatstem:rate_day';
     end if;
 
@@ -140,5 +154,42 @@ begin
         values (v_municipality, p_id, p_month, p_language, p_body, p_pii_removed);
     end if;
     return query select 'created', p_id, v_municipality, p_cell, p_month;
+end
+$$;
+
+-- Group commit: the API gathers concurrent submissions and sends them in one call. Each item
+-- runs intake_submit in its own subtransaction, so a refusal rolls back only that item and
+-- outcomes are exactly those of one call per item; the whole batch commits once.
+-- pii_removed travels as a comma-joined string (SQL arrays of arrays must be rectangular).
+create function intake_submit_batch(
+    p_id uuid[], p_cell bigint[], p_month text[], p_band text[], p_category text[], p_role text[],
+    p_felt_safety smallint[], p_language text[], p_submission_id uuid[], p_submission_mac bytea[],
+    p_receipt_hash bytea[], p_body text[], p_pii_removed text[], p_pow_key bytea[],
+    p_pow_expires_hour integer[], p_day date[], p_cell_token bytea[], p_cell_cap integer,
+    p_day_token bytea[], p_day_cap integer
+) returns table (idx integer, outcome text, r_id uuid, r_municipality text, r_cell bigint, r_month text)
+language plpgsql as $$
+declare
+    i integer;
+    r record;
+begin
+    for i in 1 .. coalesce(array_length(p_id, 1), 0) loop
+        begin
+            select * into r from intake_submit(
+                p_id[i], p_cell[i], p_month[i], p_band[i], p_category[i], p_role[i], p_felt_safety[i],
+                p_language[i], p_submission_id[i], p_submission_mac[i], p_receipt_hash[i], p_body[i],
+                coalesce(string_to_array(nullif(p_pii_removed[i], ''), ','), '{}'), p_pow_key[i],
+                p_pow_expires_hour[i], p_day[i], p_cell_token[i], p_cell_cap, p_day_token[i], p_day_cap);
+            return query select i, r.outcome, r.r_id, r.r_municipality, r.r_cell, r.r_month;
+        exception
+            when raise_exception then
+                return query select i, sqlerrm, null::uuid, null::text, null::bigint, null::text;
+            when unique_violation then
+                -- The same submission id committed concurrently in another batch: ask the
+                -- caller to try this item again, when it will be found as existing.
+                return query select i, 'straatstem:retry'::text, null::uuid, null::text, null::bigint,
+                                    null::text;
+        end;
+    end loop;
 end
 $$;

@@ -74,6 +74,7 @@ class Result:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
+    cpu_ms: dict[str, float] | None = None  # CPU milliseconds per request, by process group
 
     @property
     def rps(self) -> float:
@@ -153,6 +154,32 @@ async def load(name: str, url: str, prepared: list[tuple[bytes, dict[str, str]]]
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
     return Result(name, len(prepared), elapsed, latencies, statuses)
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """User+system CPU seconds so far of this process (the load generator), the API server
+    and every PostgreSQL process."""
+    import psutil
+
+    def total(p: psutil.Process) -> float:
+        try:
+            t = p.cpu_times()
+            return float(t.user + t.system)
+        except psutil.Error:
+            return 0.0
+
+    postgres = sum(total(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+    return {"client": total(psutil.Process()), "server": total(psutil.Process(server_pid)), "postgres": postgres}
+
+
+def measured(
+    name: str, url: str, prepared: list[tuple[bytes, dict[str, str]]], concurrency: int, server_pid: int
+) -> Result:
+    before = cpu_seconds(server_pid)
+    result = asyncio.run(load(name, url, prepared, concurrency))
+    after = cpu_seconds(server_pid)
+    result.cpu_ms = {k: (after[k] - before[k]) * 1000 / result.requests for k in before}
+    return result
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -256,7 +283,9 @@ def main() -> None:
             intake_requests = make_requests(args.requests, pow_key, cells, 2_000_000)
             asyncio.run(load("warm-up", f"{base}/bench/bare", warm, args.concurrency))
             asyncio.run(load("warm-up", f"{base}/v1/reports", warm, args.concurrency))
-            bare = asyncio.run(load("bare POST (decode only)", f"{base}/bench/bare", bare_requests, args.concurrency))
+            bare = measured(
+                "bare POST (decode only)", f"{base}/bench/bare", bare_requests, args.concurrency, server.pid
+            )
             profiler = None
             if os.environ.get("BENCH_PROFILE"):  # py-spy flame data of the server during the intake run
                 profiler = subprocess.Popen(
@@ -273,7 +302,7 @@ def main() -> None:
                         str(server.pid),
                     ]
                 )
-            intake = asyncio.run(load("POST /v1/reports", f"{base}/v1/reports", intake_requests, args.concurrency))
+            intake = measured("POST /v1/reports", f"{base}/v1/reports", intake_requests, args.concurrency, server.pid)
             if profiler is not None:
                 profiler.wait()
             rss = peak_rss_mb(server.pid)
@@ -289,12 +318,16 @@ def main() -> None:
         f"\nintake benchmark: {args.requests} requests per endpoint, {args.concurrency} concurrent clients, "
         f"{os.cpu_count()} cores, one uvicorn worker, PostgreSQL {database}\n"
     )
-    print("| endpoint | requests/s | p50 ms | p99 ms | statuses | ratio to bare |")
-    print("| --- | ---: | ---: | ---: | --- | ---: |")
+    print(
+        "| endpoint | req/s | p50 ms | p99 ms | statuses | ratio to bare | CPU ms/req: client / server / postgres |"
+    )
+    print("| --- | ---: | ---: | ---: | --- | ---: | --- |")
     for r in (bare, intake):
+        cpu = r.cpu_ms or {}
         print(
             f"| {r.name} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | "
-            f"{', '.join(f'{k}: {v}' for k, v in sorted(r.statuses.items()))} | {r.rps / bare.rps:.2f} |"
+            f"{', '.join(f'{k}: {v}' for k, v in sorted(r.statuses.items()))} | {r.rps / bare.rps:.2f} | "
+            f"{cpu.get('client', 0):.2f} / {cpu.get('server', 0):.2f} / {cpu.get('postgres', 0):.2f} |"
         )
     print(f"\nserver peak RSS: {rss:.0f} MB; reports stored: {stored} (expected {args.requests + 300})")
     print(

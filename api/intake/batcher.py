@@ -1,0 +1,95 @@
+"""Group commit for report submissions.
+
+Under load, one database call and one commit per report makes the round trips, not the work,
+the bottleneck. The batcher gathers the submissions that arrive while a previous call is in
+flight and sends them as one `intake_submit_batch` call. Guarantees:
+- a caller's future resolves only after the batch holding its report has committed, so an
+  acknowledged report is durable;
+- each item runs in its own subtransaction, so outcomes (created, existing, refusals) are
+  exactly those of one call per item, in arrival order;
+- with no other submission in flight a batch is a single report: no timer, no added latency.
+
+At most `flushers` batches are in flight at once (each on its own pool connection). Two
+concurrent batches can deadlock on rate counters they both touch in different orders;
+PostgreSQL then aborts one, which is retried once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from api.intake import repository as repo
+
+MAX_BATCH = 64
+ITEM_RETRIES = 3
+
+
+@dataclass
+class _Item:
+    submission: repo.Submission
+    future: asyncio.Future[repo.Stored]
+    retries: int = 0
+
+
+@dataclass
+class SubmitBatcher:
+    pool: asyncpg.Pool
+    flushers: int = 2
+    max_batch: int = MAX_BATCH
+    _pending: list[_Item] = field(default_factory=list)
+    _running: int = 0
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def submit(self, submission: repo.Submission) -> repo.Stored:
+        """Store one report (raises repo.Refused, or the database error of its batch)."""
+        future: asyncio.Future[repo.Stored] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Item(submission, future))
+        if self._running < self.flushers:
+            self._running += 1
+            task = asyncio.create_task(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._run(batch)
+        finally:
+            self._running -= 1
+
+    async def _run(self, batch: list[_Item]) -> None:
+        for attempt in (1, 2):
+            try:
+                async with self.pool.acquire() as conn:
+                    results = await repo.submit_batch(conn, [item.submission for item in batch])
+                break
+            except asyncpg.DeadlockDetectedError:
+                if attempt == 2:
+                    _fail(batch, asyncpg.DeadlockDetectedError("intake batch deadlocked twice"))
+                    return
+            except Exception as exc:  # every caller of this batch gets the database's error
+                _fail(batch, exc)
+                return
+        for item, result in zip(batch, results, strict=True):
+            if item.future.done():
+                continue
+            if isinstance(result, repo.Refused):
+                if result.reason == "retry" and item.retries < ITEM_RETRIES:
+                    item.retries += 1
+                    self._pending.append(item)
+                else:
+                    item.future.set_exception(result)
+            else:
+                item.future.set_result(result)
+
+
+def _fail(batch: list[_Item], exc: BaseException) -> None:
+    for item in batch:
+        if not item.future.done():
+            item.future.set_exception(exc)
