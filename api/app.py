@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -389,12 +389,18 @@ async def run_jobs(pool: asyncpg.Pool) -> None:
         await asyncio.sleep(JOB_INTERVAL_SECONDS)
 
 
-AfterMigrate = Callable[[asyncpg.Pool, Settings], Awaitable[None]]
+def app_from_environment() -> Litestar:
+    """Factory for uvicorn workers: settings (including the parent's DATABASE_URL) from the
+    environment."""
+    from api import logging as slog
+    from api.settings import load_settings
+
+    settings = load_settings()
+    slog.configure(settings.log_level, settings.log_json)
+    return create_app(settings)
 
 
-def create_app(
-    settings: Settings, *, pool: asyncpg.Pool | None = None, after_migrate: AfterMigrate | None = None
-) -> Litestar:
+def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Litestar:
     """The app. With `pool` given (tests), the caller owns the database; otherwise the app
     starts the embedded server or connects to DATABASE_URL and applies migrations."""
 
@@ -408,8 +414,6 @@ def create_app(
                     applied = await db.migrate(conn)
                 if applied:
                     log.info("migrations applied", applied=",".join(applied))
-                if after_migrate is not None:
-                    await after_migrate(own_pool, settings)
                 app.state.runtime = Runtime(settings, own_pool, IntakeService(settings, own_pool))
                 scheduler = asyncio.create_task(run_jobs(own_pool))
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -27,10 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="apply migrations and serve the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (one per core in production)")
 
     demo = sub.add_parser("demo", help="serve with three demo municipalities and synthetic reports")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--workers", type=int, default=1)
 
     sub.add_parser("migrate", help="apply database migrations and exit")
 
@@ -83,32 +86,39 @@ async def _with_database(settings: Settings, work: Callable[[asyncpg.Connection]
             embedded.stop()
 
 
-def _serve(settings: Settings, host: str, port: int, *, demo: bool) -> None:
-    import uvicorn
+async def _prepare_database(settings: Settings, dsn: str, *, demo: bool) -> None:
+    pool = await db.create_pool(dsn, settings)
+    try:
+        async with pool.acquire() as conn:
+            await db.migrate(conn)
+        if demo:
+            from api.demo import ensure_demo_data
 
-    from api.app import create_app
+            await ensure_demo_data(pool, settings)
+    finally:
+        await pool.close()
 
-    after_migrate = None
-    if demo:
-        from api.demo import ensure_demo_data
 
-        after_migrate = ensure_demo_data
-    app = create_app(settings, after_migrate=after_migrate)
-    base = f"http://{host}:{port}"
-    print(f"straatstem listening on {base}", file=sys.stderr)
-    print(f"  API docs:      {base}/schema", file=sys.stderr)
-    print(f"  municipalities: {base}/v1/municipalities", file=sys.stderr)
-    print(f"  taxonomy:      {base}/v1/taxonomy", file=sys.stderr)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+def _serve(settings: Settings, host: str, port: int, *, demo: bool, workers: int) -> None:
+    """The parent process owns the database: it starts the embedded server if needed, applies
+    migrations and demo data once, then hands workers the DSN through DATABASE_URL."""
+    from api import server
+
+    if not 1 <= workers <= 64:
+        raise CliError("--workers must be between 1 and 64")
+    dsn, embedded = asyncio.run(db.resolve_dsn(settings))
+    try:
+        asyncio.run(_prepare_database(settings, dsn, demo=demo))
+        os.environ["DATABASE_URL"] = dsn
+        base = f"http://{host}:{port}"
+        print(f"straatstem listening on {base} ({workers} worker{'s' if workers > 1 else ''})", file=sys.stderr)
+        print(f"  API docs:       {base}/schema", file=sys.stderr)
+        print(f"  municipalities: {base}/v1/municipalities", file=sys.stderr)
+        print(f"  taxonomy:       {base}/v1/taxonomy", file=sys.stderr)
+        server.run("api.app:app_from_environment", host=host, port=port, workers=workers)
+    finally:
+        if embedded is not None:
+            embedded.stop()
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -116,7 +126,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     slog.configure(settings.log_level, settings.log_json)
     if args.command in ("serve", "demo"):
-        _serve(settings, args.host, args.port, demo=args.command == "demo")
+        _serve(settings, args.host, args.port, demo=args.command == "demo", workers=args.workers)
         return 0
     if args.command == "migrate":
         applied = asyncio.run(_with_database(settings, db.migrate))

@@ -12,7 +12,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def client_address(scope: Any, headers: Any, trusted: Sequence[Network]) -> str:
     peer = str((scope.get("client") or ("", 0))[0] or "")
-    if not trusted or not _in(peer, trusted):
+    if not trusted or "x-forwarded-for" not in headers or not _in(peer, trusted):
         return peer
     forwarded = headers.get("x-forwarded-for", "")
     hops = [h.strip() for h in forwarded.split(",") if h.strip()]

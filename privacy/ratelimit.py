@@ -34,14 +34,14 @@ def network_prefix(address: str) -> bytes:
     return b"6" + ip.packed[:8]
 
 
-def pseudonym(daily_key: bytes, address: str) -> bytes:
-    """Keyed pseudonym of the address's network prefix for one day."""
-    return _mac(daily_key, b"day\x00" + network_prefix(address))
+def pseudonym(daily_key: bytes, prefix: bytes) -> bytes:
+    """Keyed pseudonym of a network prefix (from `network_prefix`) for one day."""
+    return _mac(daily_key, b"day\x00" + prefix)
 
 
-def cell_token(daily_key: bytes, address: str, cell: int) -> bytes:
+def cell_token(daily_key: bytes, prefix: bytes, cell: int) -> bytes:
     """Keyed token for (network prefix, cell) for one day."""
-    return _mac(daily_key, b"cell\x00" + network_prefix(address) + cell.to_bytes(8, "big"))
+    return _mac(daily_key, b"cell\x00" + prefix + cell.to_bytes(8, "big"))
 
 
 def _mac(key: bytes, message: bytes) -> bytes:

@@ -52,7 +52,9 @@ class SubmitBatcher:
             task = asyncio.create_task(self._flush())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await asyncio.shield(future)
+        # A cancelled caller (client gone) cancels only its future; the flusher skips done
+        # futures, and the report, once committed, is found as existing on a retry.
+        return await future
 
     async def _flush(self) -> None:
         try:

@@ -153,10 +153,9 @@ class IntakeService:
                 body = text[:1000]
                 removed = sorted(kind.value for kind in scrubbed.found)
         try:
-            ratelimit.network_prefix(client_address)
-            address = client_address
+            prefix = ratelimit.network_prefix(client_address)
         except ValueError:  # no usable peer address (e.g. a Unix socket): one shared bucket
-            address = "0.0.0.0"  # noqa: S104 - a rate-limit bucket, not a bind address
+            prefix = b"none"
         now = dt.datetime.now(AMSTERDAM)
         today = now.date()
         daily_key = await self.daily.get(self.pool, today)
@@ -177,9 +176,9 @@ class IntakeService:
             pow_key=solved.replay_key,
             pow_expires_hour=math.ceil(solved.expires / 3600),
             day=today,
-            cell_token=ratelimit.cell_token(daily_key, address, cell),
+            cell_token=ratelimit.cell_token(daily_key, prefix, cell),
             cell_cap=self.settings.rate_limit_per_cell,
-            day_token=ratelimit.pseudonym(daily_key, address),
+            day_token=ratelimit.pseudonym(daily_key, prefix),
             day_cap=self.settings.rate_limit_per_day,
         )
         try:

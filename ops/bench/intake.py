@@ -42,14 +42,12 @@ sys.path.insert(0, str(ROOT))
 CENTER = (52.0799, 4.3247)
 
 
-def serve(port: int) -> None:
-    """Server side (run in a subprocess): the straatstem app plus the bare endpoint."""
-    import uvicorn
+def bench_app() -> Any:
+    """Worker factory: the straatstem app plus the bare endpoint, in the same process."""
     from litestar import post
 
-    from api.app import create_app
+    from api.app import app_from_environment
     from api.intake.schemas import ReportIn
-    from api.settings import load_settings
 
     decoder = msgspec.json.Decoder(ReportIn)
 
@@ -58,13 +56,17 @@ def serve(port: int) -> None:
         decoder.decode(await request.body())
         return Response(b'{"ok":true}', status_code=201, media_type="application/json")
 
-    from api import logging as slog
-
-    settings = load_settings()
-    slog.configure(settings.log_level, settings.log_json)
-    app = create_app(settings)
+    app = app_from_environment()
     app.register(bare)
-    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", proxy_headers=False)
+    return app
+
+
+def serve(port: int, workers: int) -> None:
+    """Server side (run in a subprocess), configured like `straatstem serve --workers N`."""
+    from api import server
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    server.run("intake:bench_app", host="127.0.0.1", port=port, workers=workers)
 
 
 @dataclass
@@ -169,7 +171,9 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
             return 0.0
 
     postgres = sum(total(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
-    return {"client": total(psutil.Process()), "server": total(psutil.Process(server_pid)), "postgres": postgres}
+    parent = psutil.Process(server_pid)
+    server = total(parent) + sum(total(child) for child in parent.children(recursive=True))
+    return {"client": total(psutil.Process()), "server": server, "postgres": postgres}
 
 
 def measured(
@@ -183,10 +187,15 @@ def measured(
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Largest peak RSS among the server process and its workers."""
+    import psutil
+
+    peaks = []
+    for process in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=float("nan"))
 
 
 def free_port() -> int:
@@ -242,10 +251,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.workers)
         return
 
     from api.settings import Settings
@@ -265,7 +275,9 @@ def main() -> None:
             STRAATSTEM_DB_POOL_MAX="20",
             STRAATSTEM_RATE_LIMIT_PER_DAY="5",
         )
-        server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env)
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)], env=env
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -316,11 +328,9 @@ def main() -> None:
     database = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded (pgserver)"
     print(
         f"\nintake benchmark: {args.requests} requests per endpoint, {args.concurrency} concurrent clients, "
-        f"{os.cpu_count()} cores, one uvicorn worker, PostgreSQL {database}\n"
+        f"{os.cpu_count()} cores, {args.workers} uvicorn worker(s), PostgreSQL {database}\n"
     )
-    print(
-        "| endpoint | req/s | p50 ms | p99 ms | statuses | ratio to bare | CPU ms/req: client / server / postgres |"
-    )
+    print("| endpoint | req/s | p50 ms | p99 ms | statuses | ratio to bare | CPU ms/req: client / server / postgres |")
     print("| --- | ---: | ---: | ---: | --- | ---: | --- |")
     for r in (bare, intake):
         cpu = r.cpu_ms or {}
@@ -329,7 +339,9 @@ def main() -> None:
             f"{', '.join(f'{k}: {v}' for k, v in sorted(r.statuses.items()))} | {r.rps / bare.rps:.2f} | "
             f"{cpu.get('client', 0):.2f} / {cpu.get('server', 0):.2f} / {cpu.get('postgres', 0):.2f} |"
         )
-    print(f"\nserver peak RSS: {rss:.0f} MB; reports stored: {stored} (expected {args.requests + 300})")
+    print(
+        f"\nserver peak RSS (largest process): {rss:.0f} MB; reports stored: {stored} (expected {args.requests + 300})"
+    )
     print(
         f"target: intake throughput >= 50% of bare: {'met' if intake.rps >= 0.5 * bare.rps else 'NOT met'} "
         f"({intake.rps / bare.rps:.0%}); mean intake latency {statistics.mean(intake.latencies) * 1000:.1f} ms"

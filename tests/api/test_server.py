@@ -1,0 +1,48 @@
+"""Accepted connections get TCP_NODELAY even from a listener created like uvicorn's
+multi-worker supervisor creates it (proto 0), the cause of uvicorn issue #3149."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
+
+from api.server import NoDelayH11Protocol
+
+
+async def _nodelay_of_accepted(protocol: type[H11Protocol]) -> int:
+    seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(protocol):  # type: ignore[valid-type,misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            sock = transport.get_extra_info("socket")
+            if not seen.done():
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0)  # proto 0, as uvicorn binds it
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    config = Config(app=lambda scope, receive, send: None)
+    config.load()
+    state = ServerState()
+    server = await asyncio.get_running_loop().create_server(lambda: Probe(config, state, {}), sock=listener)
+    try:
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        value = await asyncio.wait_for(seen, 5)
+        writer.close()
+        return value
+    finally:
+        server.close()
+
+
+async def test_accepted_connections_disable_nagle() -> None:
+    assert await _nodelay_of_accepted(NoDelayH11Protocol) != 0
+
+
+async def test_the_bug_is_real_without_the_fix() -> None:
+    # If this starts failing, uvicorn fixed #3149 and api/server.py can go.
+    assert await _nodelay_of_accepted(H11Protocol) == 0
