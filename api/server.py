@@ -1,4 +1,5 @@
-"""Running the ASGI server (uvicorn) the way straatstem needs it.
+"""Running the ASGI server (uvicorn) the way straatstem needs it: uvloop and the httptools
+parser when installed (they are dependencies; h11 and asyncio remain the fallback).
 
 `--workers N` in uvicorn binds the listening socket itself with `proto` 0; accepted sockets
 inherit it, and asyncio only enables TCP_NODELAY when a socket reports IPPROTO_TCP. Nagle's
@@ -15,13 +16,33 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+try:  # the C parser from uvicorn[standard]; h11 (pure Python) otherwise
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Fast
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _Fast = None  # type: ignore[assignment,misc]
+
+
+def _nodelay(transport: asyncio.BaseTransport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
 
 class NoDelayH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _nodelay(transport)
         super().connection_made(transport)
+
+
+PROTOCOL: type[asyncio.Protocol] = NoDelayH11Protocol
+if _Fast is not None:
+
+    class NoDelayHttpToolsProtocol(_Fast):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            _nodelay(transport)
+            super().connection_made(transport)
+
+    PROTOCOL = NoDelayHttpToolsProtocol
 
 
 def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
@@ -36,7 +57,7 @@ def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> None
         workers=workers,
         host=host,
         port=port,
-        http=NoDelayH11Protocol,
+        http=PROTOCOL,
         access_log=False,
         proxy_headers=False,
         server_header=False,

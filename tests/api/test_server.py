@@ -10,10 +10,10 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
-from api.server import NoDelayH11Protocol
+from api.server import PROTOCOL, NoDelayH11Protocol
 
 
-async def _nodelay_of_accepted(protocol: type[H11Protocol]) -> int:
+async def _nodelay_of_accepted(protocol: type[asyncio.Protocol]) -> int:
     seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     class Probe(protocol):  # type: ignore[valid-type,misc]
@@ -41,6 +41,7 @@ async def _nodelay_of_accepted(protocol: type[H11Protocol]) -> int:
 
 async def test_accepted_connections_disable_nagle() -> None:
     assert await _nodelay_of_accepted(NoDelayH11Protocol) != 0
+    assert await _nodelay_of_accepted(PROTOCOL) != 0  # the one the server uses (httptools when installed)
 
 
 async def test_the_bug_is_real_without_the_fix() -> None:
