@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -122,6 +123,13 @@ class EmbeddedPostgres:
             self._server = None
 
 
+def with_database(dsn: str, name: str) -> str:
+    """The same connection URL pointing at database `name` (the URL path), keeping user, host
+    and query parameters such as `?host=/socket/dir` intact."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(name), parts.query, parts.fragment))
+
+
 async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     """The DSN to use, starting the embedded server (with its `straatstem` database) if needed."""
     if settings.database_url:
@@ -135,7 +143,7 @@ async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]
             await conn.execute("create database straatstem")
     finally:
         await conn.close()
-    return admin_dsn.replace("/postgres?", "/straatstem?", 1), embedded
+    return with_database(admin_dsn, "straatstem"), embedded
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

@@ -51,9 +51,7 @@ def dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             await conn.close()
 
         asyncio.run(create())
-        head, _, tail = base.rpartition("/")
-        query = tail.partition("?")[2]
-        yield f"{head}/{name}" + (f"?{query}" if query else "")
+        yield db.with_database(base, name)
         asyncio.run(drop())
         return
     embedded = db.EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
@@ -66,7 +64,7 @@ def dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         await conn.close()
 
     asyncio.run(create_db())
-    yield admin.replace("/postgres?", "/straatstem_test?", 1)
+    yield db.with_database(admin, "straatstem_test")
     embedded.stop()
 
 

@@ -218,9 +218,7 @@ async def prepare_database(data_dir: Path) -> tuple[str, Any, list[str]]:
         conn = await asyncpg.connect(base)
         await conn.execute(f'create database "{name}"')
         await conn.close()
-        head, _, tail = base.rpartition("/")
-        query = tail.partition("?")[2]
-        dsn = f"{head}/{name}" + (f"?{query}" if query else "")
+        dsn = db.with_database(base, name)
     else:
         embedded = db.EmbeddedPostgres(data_dir)
         admin = embedded.start()
@@ -228,13 +226,26 @@ async def prepare_database(data_dir: Path) -> tuple[str, Any, list[str]]:
         await conn.execute("drop database if exists straatstem_bench")
         await conn.execute("create database straatstem_bench")
         await conn.close()
-        dsn = admin.replace("/postgres?", "/straatstem_bench?", 1)
+        dsn = db.with_database(admin, "straatstem_bench")
     conn = await asyncpg.connect(dsn)
     await db.migrate(conn)
     cells = service.cells_from_circle(f"{CENTER[0]},{CENTER[1]}", 6.0)
     await service.add(conn, "den-haag", "Den Haag", cells)
     await conn.close()
     return dsn, embedded, [location.cell_hex(c) for c in sorted(cells)]
+
+
+async def drop_database(base: str, dsn: str) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    import asyncpg
+
+    name = unquote(urlsplit(dsn).path.lstrip("/"))
+    conn = await asyncpg.connect(base)
+    try:
+        await conn.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await conn.close()
 
 
 async def count_reports(dsn: str) -> int:
@@ -324,6 +335,8 @@ def main() -> None:
             server.wait(timeout=20)
             if embedded is not None:
                 embedded.stop()
+            elif os.environ.get("DATABASE_URL"):
+                asyncio.run(drop_database(os.environ["DATABASE_URL"], dsn))
 
     database = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded (pgserver)"
     print(

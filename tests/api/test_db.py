@@ -22,3 +22,15 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     found = db.migrations()
     assert [m.version for m in found] == list(range(1, len(found) + 1))
     assert all(m.sql.strip() for m in found)
+
+
+def test_with_database_keeps_socket_hosts_and_credentials() -> None:
+    assert (
+        db.with_database("postgresql://postgres@/postgres?host=/tmp/a/b", "x_1")
+        == "postgresql://postgres@/x_1?host=/tmp/a/b"
+    )
+    assert (
+        db.with_database("postgresql://u:p@db.example:5433/app?sslmode=require", "t")
+        == "postgresql://u:p@db.example:5433/t?sslmode=require"
+    )
+    assert db.with_database("postgresql://u@h", "t") == "postgresql://u@h/t"
