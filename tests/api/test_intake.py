@@ -259,3 +259,11 @@ async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
     await client.get("/v1/taxonomy")
     metrics = (await client.get("/metrics")).text
     assert 'straatstem_http_requests_total{method="GET",route="/v1/taxonomy",status="200"}' in metrics
+
+
+async def test_docs_are_served_without_third_party_scripts(client: httpx.AsyncClient) -> None:
+    document = await client.get("/schema/openapi.json")
+    assert document.status_code == 200 and document.json()["openapi"].startswith("3.1")
+    for path in ("/schema", "/schema/swagger", "/schema/redoc", "/schema/elements", "/schema/rapidoc"):
+        page = await client.get(path)
+        assert "<script" not in page.text and "cdn" not in page.text.lower(), path
