@@ -10,9 +10,12 @@ create table municipality (
 
 -- A res-9 cell belongs to at most one municipality (primary key on cell): the one whose
 -- boundary contains the cell's centre, and on overlapping boundaries the one added first.
+-- H3 keeps the resolution in bits 52-55 of the index; the checks make a coarser or finer cell
+-- impossible to store, whatever the application does.
 create table coverage (
-    cell bigint primary key,
-    municipality text not null references municipality (slug) on delete cascade
+    cell bigint primary key check (((cell >> 52) & 15) = 9),
+    municipality text not null references municipality (slug) on delete cascade,
+    unique (cell, municipality)
 );
 create index coverage_by_municipality on coverage (municipality, cell);
 
@@ -32,7 +35,10 @@ create table report (
     submission_id  uuid,
     submission_mac bytea,
     receipt_hash   bytea not null check (length(receipt_hash) = 32),
-    primary key (municipality, id)
+    primary key (municipality, id),
+    -- A report's cell lies in its municipality's coverage, enforced by the schema.
+    foreign key (cell, municipality) references coverage (cell, municipality),
+    check (((cell >> 52) & 15) = 9)
 );
 create index report_by_id on report (id);
 create unique index report_by_submission on report (submission_id) where submission_id is not null;

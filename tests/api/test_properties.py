@@ -112,3 +112,64 @@ async def test_each_solved_challenge_works_once(
                 assert response.status_code == 201, response.text
                 used.add(which)
     assert await _reports(clean) == len(used)
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.tuples(st.floats(-0.03, 0.03), st.floats(-0.045, 0.045), st.sampled_from([7, 8, 9, 9, 9, 10])),
+        min_size=1,
+        max_size=10,
+    )
+)
+async def test_only_res9_cells_inside_coverage_are_stored(
+    hague: list[int], tmp_path: Path, clean: asyncpg.Pool, points: list[tuple[float, float, int]]
+) -> None:
+    import h3.api.basic_int as h3i
+
+    from privacy import location
+    from tests.conftest import HAGUE
+
+    await _fresh(clean, hague)
+    covered = set(hague)
+    expected_stored = set()
+    async with _client(clean, tmp_path, rate_limit_per_day=100, rate_limit_per_cell=100) as http:
+        for dlat, dlng, resolution in points:
+            cell = h3i.latlng_to_cell(HAGUE[0] + dlat, HAGUE[1] + dlng, resolution)
+            response = await submit(http, report_body(None, cell=location.cell_hex(cell)))
+            if resolution != 9:
+                assert response.status_code == 400 and response.json()["type"] == "/problems/invalid-cell"
+            elif cell in covered:
+                assert response.status_code == 201, response.text
+                expected_stored.add(response.json()["id"])
+            else:
+                assert response.status_code == 422
+    async with clean.acquire() as conn:
+        rows = await conn.fetch("select id::text, cell from report")
+    assert {r["id"] for r in rows} == expected_stored
+    assert all(r["cell"] in covered and h3i.get_resolution(r["cell"]) == 9 for r in rows)
+
+
+async def test_the_schema_itself_refuses_cells_outside_coverage_or_of_other_resolutions(
+    clean: asyncpg.Pool, hague: list[int]
+) -> None:
+    import secrets
+
+    import h3.api.basic_int as h3i
+
+    from privacy import location
+
+    outside = location.snap(52.3676, 4.9041)
+    coarse = h3i.cell_to_parent(hague[0], 8)
+    for cell in (outside, coarse):
+        async with clean.acquire() as conn:
+            try:
+                await conn.execute(
+                    "insert into report (municipality, id, cell, month, band, category, role, language, receipt_hash)"
+                    " values ('den-haag', gen_random_uuid(), $1, '2026-11', 'night', 'verbal', 'victim', 'nl', $2)",
+                    cell,
+                    secrets.token_bytes(32),
+                )
+            except (asyncpg.ForeignKeyViolationError, asyncpg.CheckViolationError):
+                continue
+        raise AssertionError(f"the database accepted cell {cell:x}")
