@@ -18,27 +18,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from api.intake.repository import REPORT_COLUMNS
 from api.logging import get_logger
 from api.municipalities import service as municipalities
 from api.settings import Settings
 from privacy import coarsen, location
 
 log = get_logger("straatstem.demo")
-
-INSERT_COLUMNS = (
-    "municipality",
-    "id",
-    "cell",
-    "month",
-    "band",
-    "category",
-    "role",
-    "felt_safety",
-    "language",
-    "submission_id",
-    "submission_mac",
-    "receipt_hash",
-)
 
 
 @dataclass(frozen=True)
@@ -232,5 +218,5 @@ async def ensure_demo_data(pool: asyncpg.Pool, settings: Settings) -> None:
             async with conn.transaction():
                 await municipalities.add(conn, city.slug, city.name, cells)
                 rows = generate(city, cells, today)
-                await conn.copy_records_to_table("report", records=rows, columns=INSERT_COLUMNS)
+                await conn.copy_records_to_table("report", records=rows, columns=REPORT_COLUMNS)
             log.info("demo municipality added", municipality=city.slug, cells=len(cells), count=len(rows))

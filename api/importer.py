@@ -53,24 +53,11 @@ from typing import Any, TextIO
 
 import asyncpg
 
+from api.intake.repository import REPORT_COLUMNS
 from privacy import coarsen, location, pii, taxonomy
 
 COVERAGE_OF_CELLS = "select cell, municipality from coverage where cell = any($1::bigint[])"
 REPORT_TABLE = "report"
-REPORT_COLUMNS = (
-    "municipality",
-    "id",
-    "cell",
-    "month",
-    "band",
-    "category",
-    "role",
-    "felt_safety",
-    "language",
-    "submission_id",
-    "submission_mac",
-    "receipt_hash",
-)
 REPORT_TEXT_TABLE = "report_text"
 REPORT_TEXT_COLUMNS = ("municipality", "report_id", "month", "language", "body", "pii_removed")
 

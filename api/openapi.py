@@ -8,7 +8,6 @@ unit-test fixtures in Kotlin, Swift or JavaScript.
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -62,26 +61,16 @@ def cell_vectors() -> dict[str, Any]:
 
 
 def pow_vectors() -> dict[str, Any]:
-    from altcha import v1 as altcha_v1
-
     from privacy import pow as pow_
 
+    expires = 4102444800  # 2100-01-01, so the vectors stay valid
     cases = []
-    for salt, number, max_number in (
-        ("5f8e0c2a9b1d4e7f3a6c8b0d?expires=4102444800&", 1234, 50_000),
-        ("0a1b2c3d4e5f60718293a4b5?expires=4102444800&", 31_337, 50_000),
-        ("c0ffeec0ffeec0ffeec0ffee?expires=4102444800&", 7, 1_000),
+    for nonce, number, max_number in (
+        ("5f8e0c2a9b1d4e7f3a6c8b0d", 1234, 50_000),
+        ("0a1b2c3d4e5f60718293a4b5", 31_337, 50_000),
+        ("c0ffeec0ffeec0ffeec0ffee", 7, 1_000),
     ):
-        made = altcha_v1.create_challenge(
-            algorithm="SHA-256",
-            max_number=max_number,
-            salt_length=12,
-            hmac_key=VECTOR_KEY,
-            salt=salt,
-            number=number,
-            expires=None,
-            params=None,
-        )
+        made = pow_.create_challenge(VECTOR_KEY, max_number, 0, now=expires, number=number, nonce=nonce)
         challenge = {
             "algorithm": made.algorithm,
             "challenge": made.challenge,
@@ -89,15 +78,8 @@ def pow_vectors() -> dict[str, Any]:
             "salt": made.salt,
             "signature": made.signature,
         }
-        payload = {
-            "algorithm": made.algorithm,
-            "challenge": made.challenge,
-            "number": number,
-            "salt": made.salt,
-            "signature": made.signature,
-        }
-        encoded = base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
-        pow_.verify(VECTOR_KEY, encoded, now=4102444000)  # the vector must verify
+        encoded = pow_.encode_payload(made, number)
+        pow_.verify(VECTOR_KEY, encoded, now=expires - 1000)  # the vector must verify
         cases.append({"challenge": challenge, "solution_number": number, "x_altcha": encoded})
     return {
         "description": "ALTCHA v1 proof-of-work. Solve: find number n in [0, maxnumber] with "

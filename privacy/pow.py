@@ -49,8 +49,17 @@ class VerifiedPow:
     expires: int  # unix seconds; the replay entry can be dropped after this
 
 
-def create_challenge(key: bytes, max_number: int, ttl_seconds: int, now: float | None = None) -> Challenge:
-    """A fresh signed challenge expiring `ttl_seconds` from `now`."""
+def create_challenge(
+    key: bytes,
+    max_number: int,
+    ttl_seconds: int,
+    now: float | None = None,
+    *,
+    number: int | None = None,
+    nonce: str | None = None,
+) -> Challenge:
+    """A fresh signed challenge expiring `ttl_seconds` from `now`. `number` and `nonce` fix
+    the secret number and the salt's random part, for test vectors and benchmarks only."""
     if max_number < 1:
         raise ValueError("max_number must be positive")
     current = time.time() if now is None else now
@@ -60,8 +69,8 @@ def create_challenge(key: bytes, max_number: int, ttl_seconds: int, now: float |
         max_number=max_number,
         salt_length=12,
         hmac_key=key,
-        salt="",
-        number=None,
+        salt=nonce or "",
+        number=number,
         expires=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
         params=None,
     )
@@ -75,19 +84,24 @@ def create_challenge(key: bytes, max_number: int, ttl_seconds: int, now: float |
     )
 
 
+def encode_payload(challenge: Challenge, number: int) -> str:
+    """The base64 `X-Altcha` header value claiming `number` solves `challenge`."""
+    payload = {
+        "algorithm": challenge.algorithm,
+        "challenge": challenge.challenge,
+        "number": number,
+        "salt": challenge.salt,
+        "signature": challenge.signature,
+    }
+    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
 def solve(challenge: Challenge) -> str:
     """Solve a challenge as a client would and return the base64 `X-Altcha` payload."""
     solution = altcha_v1.solve_challenge(challenge.challenge, challenge.salt, ALGORITHM, challenge.max_number, 0)
     if solution is None:
         raise PowError("no solution within max_number")
-    payload = {
-        "algorithm": challenge.algorithm,
-        "challenge": challenge.challenge,
-        "number": solution.number,
-        "salt": challenge.salt,
-        "signature": challenge.signature,
-    }
-    return base64.b64encode(json.dumps(payload).encode()).decode()
+    return encode_payload(challenge, solution.number)
 
 
 def verify(key: bytes, payload_b64: str, now: float | None = None) -> VerifiedPow:

@@ -13,6 +13,21 @@ from dataclasses import dataclass
 
 import asyncpg
 
+# Column order for bulk loads (COPY) into `report`: the demo data and historical imports.
+REPORT_COLUMNS = (
+    "municipality",
+    "id",
+    "cell",
+    "month",
+    "band",
+    "category",
+    "role",
+    "felt_safety",
+    "language",
+    "submission_id",
+    "submission_mac",
+    "receipt_hash",
+)
 SUBMIT_BATCH = """
 select idx, outcome, r_id, r_municipality, r_cell, r_month
   from intake_submit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,

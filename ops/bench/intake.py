@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import random
@@ -90,30 +89,14 @@ class Result:
 def make_requests(
     n: int, pow_key: bytes, cells: list[str], first_address: int = 0
 ) -> list[tuple[bytes, dict[str, str]]]:
-    from altcha import v1 as altcha_v1
+    from privacy import pow as pow_
 
     rng = random.Random(7)
-    expires = int(time.time()) + 3600
     prepared = []
     for i in range(first_address, first_address + n):
         number = rng.randrange(1000)
-        made = altcha_v1.create_challenge(
-            algorithm="SHA-256",
-            max_number=1000,
-            salt_length=12,
-            hmac_key=pow_key,
-            salt=f"{secrets.token_hex(12)}?expires={expires}&",
-            number=number,
-            expires=None,
-            params=None,
-        )
-        payload = {
-            "algorithm": made.algorithm,
-            "challenge": made.challenge,
-            "number": number,
-            "salt": made.salt,
-            "signature": made.signature,
-        }
+        challenge = pow_.create_challenge(pow_key, 1000, 3600, number=number, nonce=secrets.token_hex(12))
+        altcha = pow_.encode_payload(challenge, number)
         body = {
             "submission_id": str(uuid.uuid4()),
             "receipt": secrets.token_hex(16),
@@ -128,7 +111,7 @@ def make_requests(
             body["description"] = "Iemand riep dingen naar me bij de tramhalte en liep me achterna."
         headers = {
             "Content-Type": "application/json",
-            "X-Altcha": base64.b64encode(json.dumps(payload).encode()).decode(),
+            "X-Altcha": altcha,
             "X-Forwarded-For": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
         }
         prepared.append((json.dumps(body).encode(), headers))
