@@ -376,11 +376,12 @@ async def run_retention_once(pool: asyncpg.Pool) -> RetentionResult:
         return await run_intake_retention(conn, now.date(), int(time.time() // 3600))
 
 
-async def run_jobs(pool: asyncpg.Pool) -> None:
+async def run_jobs(pool: asyncpg.Pool, intake: IntakeService) -> None:
     """Periodic jobs inside the server. Every replica runs the loop; the advisory lock inside
     each job makes concurrent runs harmless."""
     await asyncio.sleep(5)
     while True:
+        intake.daily.forget_unless(dt.datetime.now(AMSTERDAM).date())
         try:
             result = await run_retention_once(pool)
             if result.ran:
@@ -415,8 +416,9 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                     applied = await db.migrate(conn)
                 if applied:
                     log.info("migrations applied", applied=",".join(applied))
-                app.state.runtime = Runtime(settings, own_pool, IntakeService(settings, own_pool))
-                scheduler = asyncio.create_task(run_jobs(own_pool))
+                intake = IntakeService(settings, own_pool)
+                app.state.runtime = Runtime(settings, own_pool, intake)
+                scheduler = asyncio.create_task(run_jobs(own_pool, intake))
                 try:
                     yield
                 finally:

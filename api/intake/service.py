@@ -54,6 +54,12 @@ class DailyKeyCache:
     day: dt.date | None = None
     key: bytes = field(default=b"", repr=False)
 
+    def forget_unless(self, today: dt.date) -> None:
+        """Drop a cached key of an earlier day from memory (the database copy is deleted by
+        retention); called by the scheduler so an idle worker does not keep yesterday's key."""
+        if self.day is not None and self.day != today:
+            self.day, self.key = None, b""
+
     async def get(self, pool: asyncpg.Pool, today: dt.date) -> bytes:
         if self.day != today:
             async with pool.acquire() as conn:

@@ -123,3 +123,22 @@ def test_every_refusal_maps_to_a_client_answer() -> None:
         assert problem.status == status
         if status in (429, 503):
             assert int(problem.headers["Retry-After"]) > 0
+
+
+async def test_yesterdays_rate_key_is_forgotten_in_memory(clean: asyncpg.Pool) -> None:
+    import datetime as dt
+
+    from api.intake.service import DailyKeyCache
+
+    cache = DailyKeyCache()
+    today = dt.date(2026, 11, 24)
+    key = await cache.get(clean, today)
+    assert len(key) == 32
+    cache.forget_unless(today)
+    assert cache.key == key  # still today: kept
+    cache.forget_unless(today + dt.timedelta(days=1))
+    assert cache.key == b"" and cache.day is None
+    async with clean.acquire() as conn:
+        new = await cache.get(clean, today + dt.timedelta(days=1))
+        assert new != key
+        assert await conn.fetchval("select count(*) from rate_key") == 1  # the old day's key is gone
