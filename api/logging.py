@@ -80,7 +80,9 @@ def configure(level: str = "INFO", json: bool = True) -> None:
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
-    logging.getLogger("uvicorn.error").addFilter(_RedactFilter())
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _RedactFilter) for f in uvicorn_errors.filters):
+        uvicorn_errors.addFilter(_RedactFilter())
 
 
 class _RedactFilter(logging.Filter):
