@@ -13,13 +13,20 @@ Breakdowns (category, time-of-day band, felt safety) follow the same rule per di
 shown only if every non-zero part has at least k reports, otherwise not at all.
 
 Invariants (property-tested in tests/privacy/test_kanon.py):
-- every displayed unit holds at least k reports;
+- every displayed unit holds 0 or at least k reports;
 - no displayed cell is an ancestor of another (the display is a partition of part of space);
-- every reported res-9 cell lies under exactly one displayed cell or one suppressed res-7 cell;
-- conservation: a displayed count is the sum of the true counts beneath it, and displayed plus
-  suppressed reports add up to all reports;
+- every covered res-9 cell lies under exactly one displayed cell or one suppressed res-7 cell;
+- conservation: a displayed count is the sum of the true counts beneath it (so the counts of
+  merged children add up to their parent);
 - k below the floor (3) is refused.
 This module decides geometry only; noise is added to the displayed values afterwards.
+
+The rule runs over a municipality's whole coverage, so the result covers every coverage cell
+exactly once (a displayed unit or a suppressed res-7 cell) and shows empty cells beside
+non-empty siblings instead of leaving them out. Leaving empty cells out would publish exact
+zeros, and counting only non-empty suppressed cells would let someone who knows every other
+report see one report appear; a suppressed cell means "fewer than k, possibly none". With
+`finest=8` (the public view) nothing finer than res 8 is shown.
 """
 
 from __future__ import annotations
@@ -43,13 +50,6 @@ class Unit:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class Merged:
-    units: tuple[Unit, ...]
-    suppressed_units: int  # res-7 cells with reports but fewer than k
-    suppressed_reports: int
-
-
 def check_k(k: int) -> int:
     """k itself, if it respects the floor enforced in code."""
     if not isinstance(k, int) or isinstance(k, bool) or k < K_FLOOR:
@@ -57,40 +57,62 @@ def check_k(k: int) -> int:
     return k
 
 
-def merge(counts: Mapping[int, int], k: int) -> Merged:
-    """Displayed units for true counts per res-9 cell. Zero counts are ignored."""
+@dataclass(frozen=True, slots=True)
+class Partition:
+    units: tuple[Unit, ...]  # displayed, sorted by (resolution, cell)
+    suppressed: tuple[int, ...]  # res-7 cells with fewer than k reports, sorted
+
+
+def partition(counts: Mapping[int, int], k: int, coverage: Iterable[int], finest: int = FINE) -> Partition:
+    """Displayed units and suppressed res-7 cells covering every cell of `coverage` (res 9).
+
+    `counts` are true counts per res-9 cell and must lie inside `coverage`. A non-empty cell is
+    split into its children (those holding coverage) only if every non-empty child has at least
+    k reports, and never below `finest` (9 for staff, 8 for the public view)."""
     check_k(k)
-    by_middle: dict[int, dict[int, int]] = defaultdict(dict)
+    if finest not in (MIDDLE, FINE):
+        raise ValueError("finest must be 8 or 9")
+    children: dict[int, set[int]] = defaultdict(set)
+    covered: set[int] = set()
+    for cell in coverage:
+        if h3i.get_resolution(cell) != FINE:
+            raise ValueError("coverage must consist of res-9 cells")
+        covered.add(cell)
+        middle = int(h3i.cell_to_parent(cell, MIDDLE))
+        children[middle].add(cell)
+        children[int(h3i.cell_to_parent(middle, COARSE))].add(middle)
+    totals: dict[int, int] = defaultdict(int)
     for cell, count in counts.items():
         if count < 0:
             raise ValueError("counts must not be negative")
-        if h3i.get_resolution(cell) != FINE:
-            raise ValueError("counts must be keyed by res-9 cells")
+        if cell not in covered:
+            raise ValueError("counts must lie inside the coverage")
         if count:
-            by_middle[int(h3i.cell_to_parent(cell, MIDDLE))][cell] = count
-    by_coarse: dict[int, dict[int, dict[int, int]]] = defaultdict(dict)
-    for middle, children in by_middle.items():
-        by_coarse[int(h3i.cell_to_parent(middle, COARSE))][middle] = children
+            totals[cell] += count
+            middle = int(h3i.cell_to_parent(cell, MIDDLE))
+            totals[middle] += count
+            totals[int(h3i.cell_to_parent(middle, COARSE))] += count
 
     units: list[Unit] = []
-    suppressed_units = suppressed_reports = 0
-    for coarse in sorted(by_coarse):
-        middles = by_coarse[coarse]
-        totals = {middle: sum(children.values()) for middle, children in middles.items()}
-        total = sum(totals.values())
-        if total < k:
-            suppressed_units += 1
-            suppressed_reports += total
-        elif any(t < k for t in totals.values()):
-            units.append(Unit(coarse, COARSE, total))
+    suppressed: list[int] = []
+
+    def show(cell: int, resolution: int) -> None:
+        kids = children[cell]
+        # An empty cell stays whole: splitting it would only scatter noisy zeros.
+        if resolution < finest and totals[cell] > 0 and all(totals[c] == 0 or totals[c] >= k for c in kids):
+            for child in kids:
+                show(child, resolution + 1)
         else:
-            for middle in sorted(middles):
-                children = middles[middle]
-                if all(c >= k for c in children.values()):
-                    units.extend(Unit(cell, FINE, children[cell]) for cell in sorted(children))
-                else:
-                    units.append(Unit(middle, MIDDLE, totals[middle]))
-    return Merged(tuple(units), suppressed_units, suppressed_reports)
+            units.append(Unit(cell, resolution, totals[cell]))
+
+    for coarse in {c for c in children if h3i.get_resolution(c) == COARSE}:
+        if totals[coarse] < k:
+            suppressed.append(coarse)
+        else:
+            show(coarse, COARSE)
+    units.sort(key=lambda u: (u.resolution, u.cell))
+    suppressed.sort()
+    return Partition(tuple(units), tuple(suppressed))
 
 
 def breakdown(parts: Mapping[str, int], k: int) -> dict[str, int] | None:
@@ -99,11 +121,3 @@ def breakdown(parts: Mapping[str, int], k: int) -> dict[str, int] | None:
     if any(0 < v < k for v in parts.values()) or any(v < 0 for v in parts.values()):
         return None
     return {name: v for name, v in parts.items() if v}
-
-
-def unit_of(cell: int, units: Iterable[Unit]) -> Unit | None:
-    """The displayed unit that holds a res-9 cell, if any."""
-    for unit in units:
-        if h3i.cell_to_parent(cell, unit.resolution) == unit.cell:
-            return unit
-    return None

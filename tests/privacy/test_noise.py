@@ -101,3 +101,29 @@ def test_ledger_arithmetic_is_exact() -> None:
 def test_bad_epsilon_is_refused(epsilon: float) -> None:
     with pytest.raises(ValueError):
         noise.noisy_counts([1], epsilon)
+
+
+@pytest.mark.parametrize("scales", [(1.25, 1.25), (1.25, 10 / 3, 10 / 3), (2.0,) * 5])
+def test_sum_interval_is_the_smallest_covering_width(scales: tuple[float, ...]) -> None:
+    # Exact distribution of the sum by brute-force convolution over a wide support.
+    dist = {0: 1.0}
+    for scale in scales:
+        step = {x: noise.pmf(x, scale) for x in range(-200, 201)}
+        new: dict[int, float] = {}
+        for a, pa in dist.items():
+            for b, pb in step.items():
+                new[a + b] = new.get(a + b, 0.0) + pa * pb
+        dist = {x: p for x, p in new.items() if p > 1e-15}
+    h = noise.sum_interval_half_width(tuple(sorted(scales)), 0.9)
+    inside = sum(p for x, p in dist.items() if abs(x) <= h)
+    assert inside >= 0.9
+    assert sum(p for x, p in dist.items() if abs(x) <= h - 1) < 0.9
+
+
+def test_sum_interval_covers_sampled_sums_beyond_the_exact_range() -> None:
+    scales = (1.25,) * 40
+    h = noise.sum_interval_half_width(scales, 0.9)
+    draws = noise.noisy_counts([0] * 40 * 2000, 0.8)
+    sums = [sum(draws[i : i + 40]) for i in range(0, len(draws), 40)]
+    share = sum(abs(s) <= h for s in sums) / len(sums)
+    assert 0.87 <= share <= 0.93  # normal approximation; +-4.5 standard errors of 2000 samples
