@@ -25,6 +25,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import generate_latest
 
+from aggregation import releases
 from aggregation.retention import RetentionResult, run_intake_retention
 from api import db, metrics
 from api.client import client_address
@@ -41,11 +42,14 @@ from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
 from api.intake.service import IntakeService
 from api.logging import get_logger
 from api.municipalities import repository as municipalities
+from api.releases import routes as release_routes
+from api.releases.service import release_config
 from api.settings import Settings
+from api.staff import routes as staff_routes
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 log = get_logger("straatstem.http")
 
 
@@ -112,7 +116,8 @@ TAXONOMY = Taxonomy(
 
 PROBLEM_DESCRIPTIONS = {
     400: "Malformed request: schema, JSON, cell, receipt or proof-of-work (see type and detail)",
-    401: "No receipt was sent",
+    401: "No receipt was sent; or no valid staff session, or a refused staff login (see WWW-Authenticate)",
+    403: "Your staff role may not do this in your municipality",
     404: "Unknown resource, or a wrong receipt (indistinguishable on purpose)",
     409: "The submission_id was already used for a different report",
     410: "The report with this submission_id was withdrawn; drop it from the queue",
@@ -364,30 +369,49 @@ ROUTES = [
     healthz,
     readyz,
     prometheus,
+    *staff_routes.handlers(problems),
+    *release_routes.handlers(problems),
 ]
 
 
 JOB_INTERVAL_SECONDS = 900
 
 
-async def run_retention_once(pool: asyncpg.Pool) -> RetentionResult:
+async def run_retention_once(pool: asyncpg.Pool, settings: Settings) -> RetentionResult:
     now = dt.datetime.now(AMSTERDAM)
     async with pool.acquire() as conn:
-        return await run_intake_retention(conn, now.date(), int(time.time() // 3600))
+        return await run_intake_retention(conn, now.date(), int(time.time() // 3600), settings.raw_horizon_days)
 
 
-async def run_jobs(pool: asyncpg.Pool, intake: IntakeService) -> None:
-    """Periodic jobs inside the server. Every replica runs the loop; the advisory lock inside
-    each job makes concurrent runs harmless."""
+async def run_releases_once(pool: asyncpg.Pool, settings: Settings) -> list[releases.DueOutcome]:
+    async with pool.acquire() as conn:
+        return await releases.build_due(conn, release_config(settings), dt.datetime.now(AMSTERDAM).date())
+
+
+async def run_jobs(pool: asyncpg.Pool, settings: Settings, intake: IntakeService) -> None:
+    """Periodic jobs inside the server: due releases first, then retention (which deletes raw
+    rows once their releases are frozen). Every replica runs the loop; advisory locks inside
+    each job make concurrent runs harmless."""
     await asyncio.sleep(5)
     while True:
         intake.daily.forget_unless(dt.datetime.now(AMSTERDAM).date())
         try:
-            result = await run_retention_once(pool)
+            for outcome in await run_releases_once(pool, settings):
+                if outcome.built is not None:
+                    metrics.RELEASES.labels(outcome.audience).inc()
+                    log.info("release built", municipality=outcome.municipality, period=outcome.period)
+                elif outcome.error != "exists":
+                    log.warning(
+                        "release refused",
+                        municipality=outcome.municipality,
+                        period=outcome.period,
+                        reason=outcome.error,
+                    )
+            result = await run_retention_once(pool, settings)
             if result.ran:
                 log.info("job done", job="retention", count=result.texts + result.submission_ids)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("job failed", job="retention", error=exc.__class__.__name__)
+            log.warning("job failed", job="jobs", error=exc.__class__.__name__)
         await asyncio.sleep(JOB_INTERVAL_SECONDS)
 
 
@@ -418,7 +442,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                     log.info("migrations applied", applied=",".join(applied))
                 intake = IntakeService(settings, own_pool)
                 app.state.runtime = Runtime(settings, own_pool, intake)
-                scheduler = asyncio.create_task(run_jobs(own_pool, intake))
+                scheduler = asyncio.create_task(run_jobs(own_pool, settings, intake))
                 try:
                     yield
                 finally:
@@ -459,6 +483,12 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
             components=Components(
                 security_schemes={
                     "receipt": SecurityScheme(type="http", scheme="Receipt", description="The report's receipt secret"),
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A staff session token from POST /v1/staff/login; the dashboard may send "
+                        "the straatstem_session cookie instead",
+                    ),
                 }
             ),
             path="/schema",

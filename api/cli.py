@@ -64,6 +64,24 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="store the valid rows even if some are rejected (default: all or nothing)",
     )
+
+    staff = sub.add_parser("staff", help="manage staff accounts")
+    staff_sub = staff.add_subparsers(dest="action", required=True)
+    staff_add = staff_sub.add_parser("add", help="add a staff account; the password is read from stdin")
+    staff_add.add_argument("--email", required=True)
+    staff_add.add_argument("--municipality", required=True, help="slug of the staff member's municipality")
+    staff_add.add_argument("--role", required=True, help="analyst, moderator or admin")
+    staff_add.add_argument("--password-stdin", action="store_true", help="read the password (one line) from stdin")
+    staff_totp = staff_sub.add_parser("totp", help="enrol a new TOTP second factor; prints the otpauth:// URI once")
+    staff_totp.add_argument("--email", required=True)
+    staff_disable = staff_sub.add_parser("disable", help="disable an account and end its sessions")
+    staff_disable.add_argument("--email", required=True)
+    staff_list = staff_sub.add_parser("list", help="list the staff accounts of a municipality")
+    staff_list.add_argument("--municipality", required=True)
+
+    from api.releases import cli as release_cli
+
+    release_cli.add_parser(sub)
     return parser
 
 
@@ -172,7 +190,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         from privacy.coarsen import AMSTERDAM
 
         async def retain(conn: asyncpg.Connection) -> Any:
-            return await run_intake_retention(conn, dt.datetime.now(AMSTERDAM).date(), int(time.time() // 3600))
+            return await run_intake_retention(
+                conn, dt.datetime.now(AMSTERDAM).date(), int(time.time() // 3600), settings.raw_horizon_days
+            )
 
         print(asyncio.run(_with_database(settings, retain)).render())
         return 0
@@ -187,16 +207,92 @@ def run(argv: Sequence[str] | None = None) -> int:
         summary = asyncio.run(_with_database(settings, do_import))
         print(summary.render())
         return 0 if summary.committed else 1
+    if args.command == "staff":
+        return _staff(settings, args)
+    if args.command == "release":
+        from api.releases import cli as release_cli
+
+        async def release(conn: asyncpg.Connection) -> list[str]:
+            return await release_cli.run(conn, args, settings)
+
+        for line in asyncio.run(_with_database(settings, release)):
+            print(line)
+        return 0
     raise CliError(f"unknown command {args.command}")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
+    line = sys.stdin.readline()
+    if not line:
+        raise CliError("--password-stdin: no password on stdin")
+    return line.rstrip("\r\n")
+
+
+def _staff(settings: Settings, args: argparse.Namespace) -> int:
+    from api.staff import service
+
+    if args.action == "add":
+        if not args.password_stdin:
+            raise CliError("staff add needs --password-stdin (pipe the password in; never put it on the command line)")
+        service.normalise_email(args.email)
+        service.check_role(args.role)
+        password = _read_password()
+        service.check_new_password(password)
+
+        async def add(conn: asyncpg.Connection) -> Any:
+            return await service.add_staff(conn, args.email, args.municipality, args.role, password)
+
+        asyncio.run(_with_database(settings, add))
+        print(f"added {args.role} {service.normalise_email(args.email)} for {args.municipality}")
+        return 0
+    if args.action == "totp":
+
+        async def enrol(conn: asyncpg.Connection) -> Any:
+            return await service.enrol_totp(conn, settings, args.email)
+
+        uri = asyncio.run(_with_database(settings, enrol))
+        print("Add this to the authenticator app now (as text or QR code); it is not shown again:", file=sys.stderr)
+        print(uri)
+        return 0
+    if args.action == "disable":
+
+        async def disable(conn: asyncpg.Connection) -> Any:
+            return await service.disable_staff(conn, args.email)
+
+        asyncio.run(_with_database(settings, disable))
+        print("disabled; its sessions have ended")
+        return 0
+
+    async def listing(conn: asyncpg.Connection) -> Any:
+        return await service.list_staff(conn, args.municipality)
+
+    for account in asyncio.run(_with_database(settings, listing)):
+        flags = ["totp" if account.totp_sealed else "no-totp"] + (["disabled"] if account.disabled else [])
+        print(f"{account.email}\t{account.role}\t{' '.join(flags)}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     from api.importer import ImportFileError
     from api.municipalities.service import MunicipalityError
+    from api.releases.cli import ReleaseCliError
+    from api.staff.service import StaffError
 
     try:
         code = run(argv)
-    except (SettingsError, db.DatabaseError, CliError, MunicipalityError, ImportFileError) as exc:
+    except (
+        SettingsError,
+        db.DatabaseError,
+        CliError,
+        MunicipalityError,
+        ImportFileError,
+        StaffError,
+        ReleaseCliError,
+    ) as exc:
         print(f"straatstem: error: {exc}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:

@@ -42,6 +42,8 @@ ALLOWED_KEYS = frozenset(
         "accepted",
         "rejected",
         "exc_info",
+        "staff_id",
+        "period",
     }
 )
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")

@@ -15,3 +15,4 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 REPORTS = Counter("straatstem_reports_total", "Report submissions by outcome", ["outcome"], registry=REGISTRY)
+RELEASES = Counter("straatstem_releases_built_total", "Releases built", ["audience"], registry=REGISTRY)

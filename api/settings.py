@@ -12,9 +12,33 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 
+from aggregation.retention import RAW_HORIZON_FLOOR_DAYS
+
 PREFIX = "STRAATSTEM_"
+
+# Release layers and their default epsilon per report and bucket (DESIGN.md section 3: a
+# lifetime budget per report of 2.0 for staff, spent in its month's release, and 1.0 for the
+# public, spent in its quarter's release). Each layer is one noisy histogram in which a report
+# counts once.
+STAFF_LAYERS = ("total", "category", "band", "felt_safety", "category_band")
+PUBLIC_LAYERS = ("total",)
+DEFAULT_STAFF_EPSILON = {
+    "total": Fraction(4, 5),
+    "category": Fraction(3, 10),
+    "band": Fraction(3, 10),
+    "felt_safety": Fraction(3, 10),
+    "category_band": Fraction(3, 10),
+}
+DEFAULT_PUBLIC_EPSILON = {"total": Fraction(1)}
+# Ceilings in code: a deployment may spend less, never more than this per report and bucket.
+STAFF_EPSILON_CEILING = Fraction(4)
+PUBLIC_EPSILON_CEILING = Fraction(2)
+K_FLOOR = 3
+PUBLIC_THRESHOLD_FLOOR = 10
 
 
 class SettingsError(ValueError):
@@ -37,6 +61,28 @@ class Settings:
     db_pool_max: int = 10
     log_level: str = "INFO"
     log_json: bool = True
+    release_k: int = 5
+    staff_epsilon: dict[str, Fraction] = field(default_factory=lambda: dict(DEFAULT_STAFF_EPSILON))
+    staff_epsilon_cap: Fraction = Fraction(2)
+    public_epsilon: dict[str, Fraction] = field(default_factory=lambda: dict(DEFAULT_PUBLIC_EPSILON))
+    public_epsilon_cap: Fraction = Fraction(1)
+    public_threshold: int = 10
+    release_delay_days: int = 3
+    raw_horizon_days: int = 120
+    session_hours: int = 8
+
+    def __post_init__(self) -> None:
+        # Floors and ceilings hold for every way of building settings, not only the environment.
+        if self.release_k < K_FLOOR:
+            raise SettingsError(f"{PREFIX}RELEASE_K must be at least {K_FLOOR}")
+        if self.public_threshold < PUBLIC_THRESHOLD_FLOOR:
+            raise SettingsError(f"{PREFIX}PUBLIC_THRESHOLD must be at least {PUBLIC_THRESHOLD_FLOOR}")
+        if self.raw_horizon_days < RAW_HORIZON_FLOOR_DAYS:
+            raise SettingsError(f"{PREFIX}RAW_HORIZON_DAYS must be at least {RAW_HORIZON_FLOOR_DAYS}")
+        _check_layers("STAFF_EPSILON", self.staff_epsilon, STAFF_LAYERS, self.staff_epsilon_cap, STAFF_EPSILON_CEILING)
+        _check_layers(
+            "PUBLIC_EPSILON", self.public_epsilon, PUBLIC_LAYERS, self.public_epsilon_cap, PUBLIC_EPSILON_CEILING
+        )
 
     @property
     def embedded(self) -> bool:
@@ -49,6 +95,51 @@ class Settings:
         import hmac
 
         return hmac.new(self.secret_key, b"straatstem/" + purpose.encode(), hashlib.sha256).digest()
+
+
+def _check_layers(
+    name: str, layers: Mapping[str, Fraction], allowed: tuple[str, ...], cap: Fraction, ceiling: Fraction
+) -> None:
+    if cap <= 0 or cap > ceiling:
+        raise SettingsError(f"{PREFIX}{name}_CAP must be above 0 and at most {ceiling}")
+    unknown = sorted(set(layers) - set(allowed))
+    if unknown:
+        raise SettingsError(f"{PREFIX}{name} has unknown layer {unknown[0]!r}; layers are {', '.join(allowed)}")
+    if not layers or any(value <= 0 for value in layers.values()):
+        raise SettingsError(f"{PREFIX}{name} needs a positive epsilon for every layer it lists")
+    if "total" not in layers:
+        raise SettingsError(f"{PREFIX}{name} must include the total layer")
+    if sum(layers.values(), Fraction(0)) > cap:
+        raise SettingsError(f"{PREFIX}{name} adds up to more than {PREFIX}{name}_CAP ({cap})")
+
+
+def _fraction(raw: str, what: str) -> Fraction:
+    try:
+        value = Fraction(Decimal(raw.strip()))
+    except (InvalidOperation, ValueError):
+        raise SettingsError(f"{what} must be a decimal number, got {raw!r}") from None
+    return value
+
+
+def _epsilons(env: Mapping[str, str], name: str, default: dict[str, Fraction]) -> dict[str, Fraction]:
+    """`layer=epsilon,...`, for example `total=0.8,category=0.3`."""
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return dict(default)
+    layers: dict[str, Fraction] = {}
+    for item in raw.split(","):
+        layer, sep, value = item.partition("=")
+        if not sep or not layer.strip():
+            raise SettingsError(f"{PREFIX}{name} must look like total=0.8,category=0.3")
+        layers[layer.strip()] = _fraction(value, f"{PREFIX}{name} ({layer.strip()})")
+    return layers
+
+
+def _cap(env: Mapping[str, str], name: str, default: Fraction) -> Fraction:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    return _fraction(raw, PREFIX + name)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -145,4 +236,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_max=pool_max,
         log_level=level,
         log_json=_bool(env, "LOG_JSON", True),
+        release_k=_int(env, "RELEASE_K", 5, K_FLOOR, 1000),
+        staff_epsilon=_epsilons(env, "STAFF_EPSILON", DEFAULT_STAFF_EPSILON),
+        staff_epsilon_cap=_cap(env, "STAFF_EPSILON_CAP", Fraction(2)),
+        public_epsilon=_epsilons(env, "PUBLIC_EPSILON", DEFAULT_PUBLIC_EPSILON),
+        public_epsilon_cap=_cap(env, "PUBLIC_EPSILON_CAP", Fraction(1)),
+        public_threshold=_int(env, "PUBLIC_THRESHOLD", 10, PUBLIC_THRESHOLD_FLOOR, 100_000),
+        release_delay_days=_int(env, "RELEASE_DELAY_DAYS", 3, 0, 90),
+        raw_horizon_days=_int(env, "RAW_HORIZON_DAYS", 120, RAW_HORIZON_FLOOR_DAYS, 366),
+        session_hours=_int(env, "SESSION_HOURS", 8, 1, 168),
     )

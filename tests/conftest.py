@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,10 @@ TABLES_TO_CLEAR = (
     "pow_spent",
     "rate_counter",
     "rate_key",
+    "staff_session",
+    "staff",
+    "staff_login_failure",
+    "staff_audit",
 )
 
 
@@ -170,3 +174,41 @@ async def submit(
 ) -> httpx.Response:
     header = altcha if altcha is not None else await solved_pow(http)
     return await http.post("/v1/reports", json=body, headers={"X-Altcha": header, "X-Forwarded-For": ip})
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+async def make_staff(
+    conn: asyncpg.Connection, email: str, municipality: str, role: str, password: str = STAFF_PASSWORD
+) -> uuid.UUID:
+    """A staff account straight in the database (no audit entry); the municipality must exist."""
+    from api.staff import repository, service
+
+    staff_id = uuid.uuid4()
+    await repository.insert_staff(conn, staff_id, email, municipality, role, await service.hash_password(password))
+    return staff_id
+
+
+async def login_headers(
+    http: httpx.AsyncClient, email: str, password: str = STAFF_PASSWORD, totp: str | None = None
+) -> dict[str, str]:
+    body = {"email": email, "password": password, **({"totp": totp} if totp else {})}
+    response = await http.post("/v1/staff/login", json=body)
+    assert response.status_code == 200, response.text
+    http.cookies.clear()  # tests choose explicitly between bearer and cookie
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture
+def staff_headers(client: httpx.AsyncClient, clean: asyncpg.Pool) -> Callable[..., Awaitable[dict[str, str]]]:
+    """`await staff_headers(role="analyst", municipality="den-haag")`: bearer headers of a new,
+    logged-in staff member. The municipality must exist (e.g. request the `hague` fixture)."""
+
+    async def make(role: str = "analyst", municipality: str = "den-haag", email: str | None = None) -> dict[str, str]:
+        email = email or f"{role}-{secrets.token_hex(4)}@{municipality}.example"
+        async with clean.acquire() as conn:
+            await make_staff(conn, email, municipality, role)
+        return await login_headers(client, email)
+
+    return make

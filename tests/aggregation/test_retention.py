@@ -70,3 +70,46 @@ def test_text_horizon_agrees_with_the_pure_rule() -> None:
         assert not coarsen.text_expired(month, first + dt.timedelta(days=89))
         assert coarsen.text_expired(month, first + dt.timedelta(days=90))
     assert previous_month(dt.date(2026, 1, 15)) == "2025-12"
+
+
+async def test_raw_reports_go_once_their_releases_are_frozen_or_past_the_horizon(
+    clean: asyncpg.Pool, hague: list[int]
+) -> None:
+    from fractions import Fraction
+
+    from aggregation import releases
+    from privacy.periods import parse_period
+
+    config = releases.ReleaseConfig(k=5, staff_epsilon={"total": Fraction(1)})
+    today = dt.date(2026, 11, 24)
+    async with clean.acquire() as conn:
+        july = [await _report(conn, hague[0], "2026-07", None) for _ in range(3)]
+        august = [await _report(conn, hague[0], "2026-08", None) for _ in range(2)]
+        october = [await _report(conn, hague[0], "2026-10", None) for _ in range(2)]
+        for month in ("2026-07", "2026-10"):
+            await releases.build(conn, config, "den-haag", "staff", parse_period(month), today)
+        # July has its staff release but not yet the public Q3 release: kept.
+        result = await run_intake_retention(conn, today, 0, raw_horizon_days=200)
+        assert result.released_reports == 0 and result.expired_reports == 0
+        await releases.build(conn, config, "den-haag", "public", parse_period("2026-Q3"), today)
+        result = await run_intake_retention(conn, today, 0, raw_horizon_days=200)
+        # July: staff and public frozen -> gone. August: public frozen, staff not -> kept.
+        # October: staff frozen, Q4 not -> kept.
+        assert result.released_reports == 3
+        left = {r["id"] for r in await conn.fetch("select id from report")}
+        assert left == set(august) | set(october) and not left & set(july)
+        # The horizon (from the first day of the month) takes August regardless.
+        result = await run_intake_retention(conn, dt.date(2026, 12, 10), 0, raw_horizon_days=100)
+        assert result.expired_reports == 2
+        assert {r["id"] for r in await conn.fetch("select id from report")} == set(october)
+        # Releases and the ledger stay.
+        assert await conn.fetchval("select count(*) from release") == 3
+        assert await conn.fetchval("select count(*) from epsilon_ledger") == 3
+
+
+async def test_raw_horizon_has_a_floor_in_code(clean: asyncpg.Pool) -> None:
+    import pytest
+
+    async with clean.acquire() as conn:
+        with pytest.raises(ValueError, match="at least 100"):
+            await run_intake_retention(conn, dt.date(2026, 11, 24), 0, raw_horizon_days=99)

@@ -1,0 +1,1 @@
+"""Releases: reading frozen heatmaps for staff and the public, building them."""

@@ -1,0 +1,1 @@
+"""Staff accounts, sessions, access control and the audit log."""
