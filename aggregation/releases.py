@@ -437,7 +437,7 @@ def _months_between(first: Period, last: Period) -> list[Period]:
 
 async def due(conn: asyncpg.Connection, today: dt.date, delay_days: int) -> list[tuple[str, Audience, Period]]:
     """Releases whose period has closed (plus the delay) and that do not exist yet: every month
-    from a municipality's first report or release on, and the quarters those months lie in."""
+    from the quarter of a municipality's first report or release on, and those quarters."""
     last = month_of_date(today)
     while not last.is_closed(today, delay_days):
         last = last.previous()
@@ -451,7 +451,8 @@ async def due(conn: asyncpg.Connection, today: dt.date, delay_days: int) -> list
         seen += [q.months()[0] for q in (parse_period(p) for p in public_done)]
         if not seen:
             continue
-        months = _months_between(min(seen), last)
+        # From the start of the first quarter, so every quarter and year view can be complete.
+        months = _months_between(min(seen).quarter().months()[0], last)
         result += [(slug, "staff", m) for m in months if str(m) not in staff_done]
         quarters = sorted({m.quarter() for m in months})
         result += [

@@ -104,7 +104,7 @@ async def _with_database(settings: Settings, work: Callable[[asyncpg.Connection]
             embedded.stop()
 
 
-async def _prepare_database(settings: Settings, dsn: str, *, demo: bool) -> None:
+async def _prepare_database(settings: Settings, dsn: str, *, demo: bool) -> list[str]:
     pool = await db.create_pool(dsn, settings)
     try:
         async with pool.acquire() as conn:
@@ -112,7 +112,8 @@ async def _prepare_database(settings: Settings, dsn: str, *, demo: bool) -> None
         if demo:
             from api.demo import ensure_demo_data
 
-            await ensure_demo_data(pool, settings)
+            return await ensure_demo_data(pool, settings)
+        return []
     finally:
         await pool.close()
 
@@ -126,13 +127,17 @@ def _serve(settings: Settings, host: str, port: int, *, demo: bool, workers: int
         raise CliError("--workers must be between 1 and 64")
     dsn, embedded = asyncio.run(db.resolve_dsn(settings))
     try:
-        asyncio.run(_prepare_database(settings, dsn, demo=demo))
+        notes = asyncio.run(_prepare_database(settings, dsn, demo=demo))
         os.environ["DATABASE_URL"] = dsn
         base = f"http://{host}:{port}"
         print(f"straatstem listening on {base} ({workers} worker{'s' if workers > 1 else ''})", file=sys.stderr)
         print(f"  OpenAPI:        {base}/schema/openapi.json", file=sys.stderr)
         print(f"  municipalities: {base}/v1/municipalities", file=sys.stderr)
         print(f"  taxonomy:       {base}/v1/taxonomy", file=sys.stderr)
+        print(f"  public map:     {base}/v1/public/municipalities/den-haag/transparency", file=sys.stderr)
+        print(f"  staff login:    POST {base}/v1/staff/login", file=sys.stderr)
+        for note in notes:
+            print(note, file=sys.stderr)
         server.run("api.app:app_from_environment", host=host, port=port, workers=workers)
     finally:
         if embedded is not None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import random
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -207,11 +209,39 @@ def generate(city: DemoCity, coverage: set[int], today: dt.date, seed: int = 202
     return rows
 
 
-async def ensure_demo_data(pool: asyncpg.Pool, settings: Settings) -> None:
-    """Add the demo municipalities and reports on first start; later starts change nothing."""
+DEMO_LOGIN_FILE = "demo-staff-password"
+
+
+def demo_password(settings: Settings) -> str:
+    """The demo staff password: random, made on first start and kept in the data directory
+    (mode 0600), so a demo is never reachable with a password printed in a README."""
+    path = settings.data_dir / DEMO_LOGIN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    password = "demo-" + secrets.token_urlsafe(12)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password)
+    return password
+
+
+def demo_staff(slug: str) -> list[tuple[str, str]]:
+    return [(f"analyst@{slug}.example", "analyst"), (f"admin@{slug}.example", "admin")]
+
+
+async def ensure_demo_data(pool: asyncpg.Pool, settings: Settings) -> list[str]:
+    """Add the demo municipalities, reports, staff accounts and the releases of closed periods
+    on first start; later starts change nothing. Returns lines that tell how to log in."""
+    from aggregation import releases
+    from api.releases.service import release_config
+    from api.staff import service as staff
+
     async with pool.acquire() as conn:
         if await conn.fetchval("select exists (select 1 from municipality)"):
-            return
+            path = settings.data_dir / DEMO_LOGIN_FILE
+            return _login_lines(path.read_text().strip()) if path.exists() else []
+        password = demo_password(settings)
         today = dt.datetime.now(coarsen.AMSTERDAM).date()
         for city in CITIES:
             cells = municipalities.cells_from_circle(f"{city.lat},{city.lng}", city.radius_km)
@@ -220,3 +250,16 @@ async def ensure_demo_data(pool: asyncpg.Pool, settings: Settings) -> None:
                 rows = generate(city, cells, today)
                 await conn.copy_records_to_table("report", records=rows, columns=REPORT_COLUMNS)
             log.info("demo municipality added", municipality=city.slug, cells=len(cells), count=len(rows))
+            for email, role in demo_staff(city.slug):
+                await staff.add_staff(conn, email, city.slug, role, password)
+        built = await releases.build_due(conn, release_config(settings), today)
+        log.info("demo releases built", count=sum(1 for b in built if b.built is not None))
+    return _login_lines(password)
+
+
+def _login_lines(password: str) -> list[str]:
+    emails = ", ".join(email for city in CITIES for email, _ in demo_staff(city.slug)[:1])
+    return [
+        f"  staff logins:   {emails} (and admin@<slug>.example)",
+        f"  demo password:  {password}",
+    ]

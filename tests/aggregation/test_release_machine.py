@@ -100,8 +100,9 @@ class ReleaseMachine(RuleBasedStateMachine):
             check_staff_release(msgspec.json.decode(body, type=StaffRelease), rows, COVERAGE, K)
         else:
             public = msgspec.json.decode(body, type=PublicRelease)
+            assert all(int(band.split("-")[0].rstrip("+")) >= 10 for band in public.bands)
             for cell in public.cells:
-                assert cell.resolution in (7, 8)
+                assert cell.resolution in (7, 8) and cell.band in public.bands
                 inside = [r for r in rows if h3i.cell_to_parent(r[0], cell.resolution) == h3i.str_to_int(cell.cell)]
                 assert len(inside) >= K
             assert b'"count"' not in body

@@ -180,6 +180,8 @@ async def test_due_lists_closed_unreleased_periods(clean: asyncpg.Pool, hague: l
         await releases.build(conn, CONFIG, "den-haag", "staff", parse_period("2026-08"), TODAY)
         due = await releases.due(conn, TODAY, 3)
     assert [(a, str(p)) for m, a, p in due if m == "den-haag"] == [
+        ("staff", "2026-04"),
+        ("staff", "2026-05"),
         ("staff", "2026-06"),
         ("staff", "2026-07"),
         ("staff", "2026-09"),

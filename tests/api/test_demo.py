@@ -1,16 +1,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import asyncpg
 
 from api import demo
 from api.settings import Settings
 from privacy import coarsen
+from privacy.periods import parse_period
 
 
-async def test_demo_data_is_clustered_inside_coverage_and_idempotent(clean: asyncpg.Pool) -> None:
-    await demo.ensure_demo_data(clean, Settings(secret_key=b"\0" * 32))
+async def test_demo_data_is_clustered_inside_coverage_and_idempotent(clean: asyncpg.Pool, tmp_path: Path) -> None:
+    settings = Settings(secret_key=b"\0" * 32, data_dir=tmp_path)
+    lines = await demo.ensure_demo_data(clean, settings)
+    password = (tmp_path / demo.DEMO_LOGIN_FILE).read_text()
+    assert oct((tmp_path / demo.DEMO_LOGIN_FILE).stat().st_mode & 0o777) == "0o600"
+    assert any(password in line for line in lines)
     async with clean.acquire() as conn:
         per_city = dict(await conn.fetch("select municipality, count(*) from report group by municipality"))
         outside = await conn.fetchval(
@@ -35,7 +41,16 @@ async def test_demo_data_is_clustered_inside_coverage_and_idempotent(clean: asyn
     assert top / sum(cell_counts) > 0.35
     assert texts == 0  # demo reports carry no free text
 
-    await demo.ensure_demo_data(clean, Settings(secret_key=b"\0" * 32))
+    async with clean.acquire() as conn:
+        # Closed months and quarters are released, every city has an analyst and an admin.
+        released = {r["period"] for r in await conn.fetch("select period from release where municipality = 'almere'")}
+        staff = await conn.fetchval("select count(*) from staff")
+    closed = {m for m in demo._months(today) if parse_period(m).is_closed(today, settings.release_delay_days)}
+    assert len(closed) >= 5
+    assert closed <= released
+    assert staff == 2 * len(demo.CITIES)
+
+    assert await demo.ensure_demo_data(clean, settings) == lines
     async with clean.acquire() as conn:
         assert await conn.fetchval("select count(*) from report") == sum(per_city.values())
 

@@ -26,7 +26,7 @@ async def test_release_build_list_and_refusals(dsn: str, clean: asyncpg.Pool, ha
     # The current month cannot be released yet: listed releases stop at the last closed month.
     listing = run(["release", "list", "--municipality", "den-haag"], dsn, tmp_path)
     periods = [line.split("\t")[1] for line in listing.stdout.splitlines()]
-    assert periods[:2] == ["2026-08", "2026-09"] and "2026-Q3" in periods
+    assert periods[:3] == ["2026-07", "2026-08", "2026-09"] and "2026-Q3" in periods
     async with clean.acquire() as conn:
         assert await conn.fetchval("select count(*) from release where period = '2026-09'") == 1
 
@@ -68,3 +68,16 @@ def test_release_settings_fail_in_one_line(tmp_path: Path, env: dict[str, str], 
     result = run(["migrate"], None, tmp_path, **env)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr, result.stderr
+
+
+async def test_the_scheduler_builds_what_is_due_once(clean: asyncpg.Pool, hague: list[int], tmp_path: Path) -> None:
+    from api.app import run_releases_once
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    async with clean.acquire() as conn:
+        await seed.insert(conn, "den-haag", seed.clustered(hague, ["2026-09"], 200))
+    first = await run_releases_once(clean, settings)
+    assert {(o.audience, o.period) for o in first if o.built} >= {("staff", "2026-09"), ("public", "2026-Q3")}
+    assert all(o.error is None for o in first)
+    assert await run_releases_once(clean, settings) == []  # nothing is due twice
