@@ -442,13 +442,15 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                     log.info("migrations applied", applied=",".join(applied))
                 intake = IntakeService(settings, own_pool)
                 app.state.runtime = Runtime(settings, own_pool, intake)
-                scheduler = asyncio.create_task(run_jobs(own_pool, settings, intake))
+                # Off where CronJobs run `release build --all-due` and `retention run` instead.
+                scheduler = asyncio.create_task(run_jobs(own_pool, settings, intake)) if settings.run_jobs else None
                 try:
                     yield
                 finally:
-                    scheduler.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await scheduler
+                    if scheduler is not None:
+                        scheduler.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await scheduler
             finally:
                 await own_pool.close()
         finally:

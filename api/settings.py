@@ -70,6 +70,7 @@ class Settings:
     release_delay_days: int = 3
     raw_horizon_days: int = 120
     session_hours: int = 8
+    run_jobs: bool = True
 
     def __post_init__(self) -> None:
         # Floors and ceilings hold for every way of building settings, not only the environment.
@@ -245,4 +246,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         release_delay_days=_int(env, "RELEASE_DELAY_DAYS", 3, 0, 90),
         raw_horizon_days=_int(env, "RAW_HORIZON_DAYS", 120, RAW_HORIZON_FLOOR_DAYS, 366),
         session_hours=_int(env, "SESSION_HOURS", 8, 1, 168),
+        run_jobs=_bool(env, "RUN_JOBS", True),
     )

@@ -23,7 +23,7 @@ from aggregation import releases
 from aggregation.views import HeatmapView
 from api.errors import Problem
 from api.municipalities import repository as municipalities
-from api.releases.service import HotspotsOut, LedgerOut, ReleaseService, Rendered, TrendsOut, period_or_400
+from api.releases.service import HotspotsOut, LedgerOut, ReleaseService, Rendered, TrendsOut, period_or_400, view_key
 from api.staff import access
 from privacy.periods import Period
 
@@ -49,6 +49,14 @@ def service(state: State) -> ReleaseService:
     return existing
 
 
+def _accepts_gzip(request: Request[Any, Any, Any]) -> bool:
+    for item in request.headers.get("accept-encoding", "").split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() == "gzip":
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 def _respond(
     request: Request[Any, Any, Any],
     rendered: Rendered,
@@ -60,14 +68,19 @@ def _respond(
     headers = {
         "ETag": rendered.etag,
         "Cache-Control": "public, max-age=3600" if public else "private, no-cache",
+        "Vary": "Accept-Encoding" if public else "Accept-Encoding, Authorization, Cookie",
     }
-    if not public:
-        headers["Vary"] = "Authorization, Cookie"
     if filename is not None:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    if request.headers.get("if-none-match") == rendered.etag:
+    body = rendered.body
+    if rendered.gzipped is not None and _accepts_gzip(request):
+        # Compressed once when the view was rendered, so serving it costs nothing.
+        body = rendered.gzipped
+        headers["Content-Encoding"] = "gzip"
+        headers["ETag"] = rendered.etag[:-1] + '-gz"'
+    if request.headers.get("if-none-match") in (rendered.etag, rendered.etag[:-1] + '-gz"'):
         return Response(b"", status_code=304, headers=headers)
-    return Response(rendered.body, media_type=media_type, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def _filters(category: str | None, band: str | None) -> str | None:
@@ -86,14 +99,33 @@ async def _staff_read(
     fmt: str,
 ) -> tuple[Rendered, Period]:
     svc = service(state)
+    kind = "heatmap" if action.startswith(("heatmap", "export.heatmap")) else "hotspots"
+    detail = _filters(category, band)
     async with svc.pool.acquire() as conn:
+        try:
+            parsed: Period | None = period_or_400(period_text)
+        except Problem:
+            parsed = None
+        hit = svc.cached(view_key(kind, slug, parsed, category, band, fmt)) if parsed is not None else None
+        if hit is not None and parsed is not None:
+            # The hot path: a view rendered before; access check and audit entry in one round trip.
+            await access.authorize_audited(
+                request,
+                conn,
+                municipality=slug,
+                roles=access.READ_HEATMAPS,
+                action=action,
+                period=str(parsed),
+                detail=detail,
+            )
+            return hit, parsed
         user = await access.authorize(request, conn, municipality=slug, roles=access.READ_HEATMAPS)
         period = period_or_400(period_text)
-        if action.startswith(("heatmap", "export.heatmap")):
+        if kind == "heatmap":
             rendered = await svc.heatmap(conn, slug, period, category, band, fmt)
         else:
             rendered = await svc.hotspots(conn, slug, period, category, band, fmt)
-        await access.audit(conn, user, action, slug, str(period), _filters(category, band))
+        await access.audit(conn, user, action, slug, str(period), detail)
     return rendered, period
 
 

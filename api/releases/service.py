@@ -8,6 +8,7 @@ replica, however reports change afterwards. Nothing here reads a raw report row.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,10 +42,25 @@ def release_config(settings: Settings) -> ReleaseConfig:
     )
 
 
+GZIP_MIN_BYTES = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     body: bytes
     etag: str
+    gzipped: bytes | None = None  # the same body, gzip-compressed once (deterministic: mtime 0)
+
+    @classmethod
+    def of(cls, body: bytes, *, compress: bool = False) -> Rendered:
+        packed = gzip.compress(body, compresslevel=6, mtime=0) if compress and len(body) >= GZIP_MIN_BYTES else None
+        return cls(body, releases.etag(body), packed)
+
+
+def view_key(
+    kind: str, slug: str, period: Period, category: str | None, band: str | None, fmt: str
+) -> tuple[object, ...]:
+    return (kind, slug, str(period), category, band, fmt)
 
 
 def period_or_400(text: str | None, *, name: str = "period") -> Period:
@@ -79,12 +95,15 @@ class ReleaseService:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        body = render()
-        value = Rendered(body, releases.etag(body))
+        value = Rendered.of(render(), compress=True)
         self._cache[key] = value
         if len(self._cache) > CACHE_ENTRIES:
             self._cache.popitem(last=False)
         return value
+
+    def cached(self, key: tuple[object, ...]) -> Rendered | None:
+        """A view rendered earlier; views of frozen releases never change."""
+        return self._cache.get(key)
 
     async def _monthly(self, conn: asyncpg.Connection, slug: str, period: Period) -> list[StaffRelease]:
         wanted = [str(m) for m in period.months()]
@@ -109,7 +128,7 @@ class ReleaseService:
     async def heatmap(
         self, conn: asyncpg.Connection, slug: str, period: Period, category: str | None, band: str | None, fmt: str
     ) -> Rendered:
-        key = ("heatmap", slug, str(period), category, band, fmt)
+        key = view_key("heatmap", slug, period, category, band, fmt)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -131,7 +150,7 @@ class ReleaseService:
     async def hotspots(
         self, conn: asyncpg.Connection, slug: str, period: Period, category: str | None, band: str | None, fmt: str
     ) -> Rendered:
-        key = ("hotspots", slug, str(period), category, band, fmt)
+        key = view_key("hotspots", slug, period, category, band, fmt)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -189,8 +208,7 @@ class ReleaseService:
             series=points,
         )
         # Not cached: a later release fills a missing month.
-        body = msgspec.json.encode(result) if fmt == "json" else trends_csv(result).encode()
-        return Rendered(body, releases.etag(body))
+        return Rendered.of(msgspec.json.encode(result) if fmt == "json" else trends_csv(result).encode())
 
     async def public_heatmap(self, conn: asyncpg.Connection, slug: str, period: Period) -> Rendered:
         if period.kind != "quarter":

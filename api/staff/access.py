@@ -109,6 +109,33 @@ async def authorize(
     return user
 
 
+async def authorize_audited(
+    request: Request[Any, Any, Any],
+    conn: asyncpg.Connection,
+    *,
+    municipality: str,
+    roles: frozenset[str],
+    action: str,
+    period: str | None = None,
+    detail: str | None = None,
+) -> StaffUser:
+    """`authorize` and `audit` in one database round trip, for reads whose answer is already
+    known to exist (a cached view): the entry is written exactly when access is granted."""
+    token = presented_token(request)
+    if token is None or len(token) > _MAX_TOKEN_LENGTH:
+        raise unauthenticated()
+    found = await repo.session_user_audit(conn, token_hash(token), municipality, action, period, detail, sorted(roles))
+    if found is None:
+        raise unauthenticated()
+    row, audited = found
+    user = StaffUser(row.id, row.email, row.municipality, row.role)
+    if user.municipality != municipality:
+        raise not_found()
+    if not audited:
+        raise Problem(403, "forbidden", "Forbidden", "your role may not do this")
+    return user
+
+
 async def audit(
     conn: asyncpg.Connection,
     user: StaffUser,

@@ -53,6 +53,22 @@ INSERT_AUDIT = """
 insert into staff_audit (staff_id, staff_email, staff_municipality, action, municipality, period, detail)
 values ($1, $2, $3, $4, $5, $6, $7)
 """
+# One round trip for the hot read path: who is asking, and if they may read this municipality,
+# the audit entry of the read. The entry is written only when the session, the municipality
+# and the role all pass; the caller still answers 401/404/403 from the returned row.
+SESSION_USER_AUDIT = """
+with who as (
+    select s.expires_at, st.id, st.email, st.municipality, st.role
+      from staff_session s join staff st on st.id = s.staff_id
+     where s.token_hash = $1 and s.expires_at > now() and not st.disabled
+), entry as (
+    insert into staff_audit (staff_id, staff_email, staff_municipality, action, municipality, period, detail)
+    select who.id, who.email, who.municipality, $3, $2, $4, $5 from who
+     where who.municipality = $2 and (who.role = 'admin' or who.role = any($6::text[]))
+    returning id
+)
+select who.*, (select count(*) from entry) as audited from who
+"""
 AUDIT_PAGE = """
 select id, at, staff_email, staff_municipality, action, municipality, period, detail
   from staff_audit
@@ -164,6 +180,23 @@ async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> SessionRo
     if row is None:
         return None
     return SessionRow(row["id"], row["email"], row["municipality"], row["role"], row["expires_at"])
+
+
+async def session_user_audit(
+    conn: asyncpg.Connection,
+    token_hash: bytes,
+    municipality: str,
+    action: str,
+    period: str | None,
+    detail: str | None,
+    roles: list[str],
+) -> tuple[SessionRow, bool] | None:
+    row = await conn.fetchrow(SESSION_USER_AUDIT, token_hash, municipality, action, period, detail, roles)
+    if row is None:
+        return None
+    return SessionRow(row["id"], row["email"], row["municipality"], row["role"], row["expires_at"]), bool(
+        row["audited"]
+    )
 
 
 async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:

@@ -239,6 +239,11 @@ async def test_tenant_isolation_every_endpoint_every_role(
     client: httpx.AsyncClient, clean: asyncpg.Pool, released: list[int], staff_headers: StaffHeaders, role: str
 ) -> None:
     headers = await staff_headers(role, "den-haag")
+    # Amsterdam's own analyst reads first, so Amsterdam's views are cached: the fast path
+    # (access check and audit in one statement) must refuse just the same.
+    amsterdam = await staff_headers("analyst", "amsterdam")
+    for path, params in STAFF_READS:
+        assert (await client.get(f"{BASE}/amsterdam/{path}", params=params, headers=amsterdam)).status_code == 200
     unknown = await client.get(f"{BASE}/atlantis/heatmap", params={"period": "2026-10"}, headers=headers)
     assert unknown.status_code == 404
     before = await _audit(clean)
@@ -252,6 +257,25 @@ async def test_tenant_isolation_every_endpoint_every_role(
         assert anonymous.status_code == 401, path
     after = await _audit(clean)
     assert all(entry[1] == "den-haag" for entry in after[len(before) :])
+    assert len(after) - len(before) == len(STAFF_READS)  # one entry per granted read, none for refusals
+
+
+async def test_views_are_served_gzipped_when_accepted(
+    client: httpx.AsyncClient, released: list[int], staff_headers: StaffHeaders
+) -> None:
+    headers = await staff_headers("analyst")
+    url = f"{BASE}/den-haag/heatmap"
+    plain = await client.get(url, params={"period": "2026-Q3"}, headers={**headers, "Accept-Encoding": "identity"})
+    packed = await client.get(url, params={"period": "2026-Q3"}, headers={**headers, "Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip" and "Accept-Encoding" in packed.headers["vary"]
+    assert packed.content == plain.content  # httpx decodes: the same view
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert packed.headers["etag"] != plain.headers["etag"]
+    refused = await client.get(
+        url, params={"period": "2026-Q3"}, headers={**headers, "Accept-Encoding": "gzip;q=0, identity"}
+    )
+    assert "content-encoding" not in refused.headers
 
 
 async def test_public_map_is_quarterly_and_transparent(client: httpx.AsyncClient, released: list[int]) -> None:

@@ -430,15 +430,30 @@ async def test_staff_see_only_their_own_municipality(
     assert not any("den-haag" in e["staff"] for e in theirs.json()["entries"])
 
 
-async def test_authorize_for_other_handlers(clean: asyncpg.Pool, amsterdam: str, settings: Settings) -> None:
-    """authorize() as heatmap and export handlers use it: admins may always act, the roles
-    given may act, anyone else gets 403, and other municipalities 404."""
+@pytest.mark.parametrize("combined", [False, True], ids=["authorize-then-audit", "authorize_audited"])
+async def test_authorize_for_other_handlers(
+    clean: asyncpg.Pool, amsterdam: str, settings: Settings, combined: bool
+) -> None:
+    """authorize() as heatmap and export handlers use it (and authorize_audited(), the same in
+    one round trip): admins may always act, the roles given may act, anyone else gets 403,
+    other municipalities 404, and only granted reads are audited."""
 
     @get("/probe/{slug:str}")
     async def probe(state: State, request: Request[Any, Any, Any], slug: str) -> dict[str, str]:
         async with clean.acquire() as conn:
-            user = await access.authorize(request, conn, municipality=slug, roles=frozenset({"analyst"}))
-            await access.audit(conn, user, "probe.read", slug, period="2026-09", detail="test")
+            if combined:
+                user = await access.authorize_audited(
+                    request,
+                    conn,
+                    municipality=slug,
+                    roles=frozenset({"analyst"}),
+                    action="probe.read",
+                    period="2026-09",
+                    detail="test",
+                )
+            else:
+                user = await access.authorize(request, conn, municipality=slug, roles=frozenset({"analyst"}))
+                await access.audit(conn, user, "probe.read", slug, period="2026-09", detail="test")
         return {"role": user.role}
 
     app = Litestar([probe], exception_handlers={Problem: lambda _, exc: problem_response(exc)})
