@@ -37,6 +37,9 @@ from litestar import Request, Response
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import free_port, peak_rss_mb  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.0799, 4.3247)
 
@@ -167,24 +170,6 @@ def measured(
     after = cpu_seconds(server_pid)
     result.cpu_ms = {k: (after[k] - before[k]) * 1000 / result.requests for k in before}
     return result
-
-
-def peak_rss_mb(pid: int) -> float:
-    """Largest peak RSS among the server process and its workers."""
-    import psutil
-
-    peaks = []
-    for process in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
-        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
-    return max(peaks, default=float("nan"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def prepare_database(data_dir: Path) -> tuple[str, Any, list[str]]:
