@@ -61,6 +61,7 @@ LAYER_PARTS: dict[str, tuple[str, ...]] = {
 }
 # Public values are published in bands of the noisy count, never as numbers.
 PUBLIC_BANDS: tuple[tuple[int, int | None], ...] = ((10, 24), (25, 49), (50, 99), (100, 249), (250, None))
+PUBLIC_THRESHOLD_FLOOR = 10  # public cells need a noisy count of at least this (DESIGN.md)
 BUILD_LOCK = 0x5713_0003
 FORMAT_VERSION = 1
 
@@ -87,8 +88,8 @@ class ReleaseConfig:
 
     def __post_init__(self) -> None:
         kanon.check_k(self.k)
-        if self.public_threshold < 10:
-            raise ValueError("the public threshold has a floor of 10")
+        if self.public_threshold < PUBLIC_THRESHOLD_FLOOR:
+            raise ValueError(f"the public threshold has a floor of {PUBLIC_THRESHOLD_FLOOR}")
         unknown = (set(self.staff_epsilon) - {"total", *LAYER_PARTS}) | (set(self.public_epsilon) - {"total"})
         if unknown:
             raise ValueError(f"unknown layer {sorted(unknown)[0]!r}")
@@ -329,7 +330,7 @@ def compose_staff(
     # Per layer, one noisy vector over every part of every unit whose breakdown passes the rule.
     shown: dict[str, dict[int, list[int]]] = {}
     for layer, table in parts.items():
-        passing = [i for i, values in enumerate(table) if all(v == 0 or v >= k for v in values)]
+        passing = [i for i, values in enumerate(table) if kanon.passes(values, k)]
         flat = noise.noisy_counts([v for i in passing for v in table[i]], layers[layer])
         width = len(LAYER_PARTS[layer])
         shown[layer] = {i: flat[j * width : (j + 1) * width] for j, i in enumerate(passing)}
@@ -431,7 +432,7 @@ def _months_between(first: Period, last: Period) -> list[Period]:
     current = first
     while current <= last:
         months.append(current)
-        current = Period(current.year + (current.index == 12), "month", current.index % 12 + 1)
+        current = current.next()
     return months
 
 

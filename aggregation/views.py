@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import h3.api.basic_int as h3i
@@ -106,15 +106,6 @@ def select(category: str | None, band: str | None, released_layers: Sequence[str
     if layer not in released_layers:
         raise FilterError(f"this deployment does not release the {layer.replace('_', ' x ')} breakdown")
     return Selection(layer, LAYER_PARTS[layer].index(part), chosen)
-
-
-@dataclass
-class _Acc:
-    total: int = 0
-    total_scales: list[float] | None = None
-    layers: dict[str, list[int]] | None = None
-    layer_scales: dict[str, list[float]] | None = None
-    complete: set[str] | None = None
 
 
 def _region(cell: int, resolution: int) -> int:
@@ -371,8 +362,3 @@ def trend_point(release: StaffRelease, level: float = INTERVAL_LEVEL) -> TrendPo
         breakdown_cells=shown,
         cells=len(release.units),
     )
-
-
-def unit_cells(release: StaffRelease) -> Mapping[int, int]:
-    """Displayed cell -> resolution, for checks."""
-    return {h3i.str_to_int(u.cell): u.resolution for u in release.units}

@@ -16,7 +16,9 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
+from aggregation.releases import LAYER_PARTS, PUBLIC_THRESHOLD_FLOOR
 from aggregation.retention import RAW_HORIZON_FLOOR_DAYS
+from privacy.kanon import K_FLOOR
 
 PREFIX = "STRAATSTEM_"
 
@@ -24,7 +26,7 @@ PREFIX = "STRAATSTEM_"
 # lifetime budget per report of 2.0 for staff, spent in its month's release, and 1.0 for the
 # public, spent in its quarter's release). Each layer is one noisy histogram in which a report
 # counts once.
-STAFF_LAYERS = ("total", "category", "band", "felt_safety", "category_band")
+STAFF_LAYERS = ("total", *LAYER_PARTS)
 PUBLIC_LAYERS = ("total",)
 DEFAULT_STAFF_EPSILON = {
     "total": Fraction(4, 5),
@@ -37,8 +39,6 @@ DEFAULT_PUBLIC_EPSILON = {"total": Fraction(1)}
 # Ceilings in code: a deployment may spend less, never more than this per report and bucket.
 STAFF_EPSILON_CEILING = Fraction(4)
 PUBLIC_EPSILON_CEILING = Fraction(2)
-K_FLOOR = 3
-PUBLIC_THRESHOLD_FLOOR = 10
 
 
 class SettingsError(ValueError):

@@ -10,7 +10,7 @@ Showing some children beside their parent's remainder is never allowed: subtract
 the other would expose a count below k.
 
 Breakdowns (category, time-of-day band, felt safety) follow the same rule per displayed unit:
-shown only if every non-zero part has at least k reports, otherwise not at all.
+shown only if every non-zero part has at least k reports, otherwise not at all (`passes`).
 
 Invariants (property-tested in tests/privacy/test_kanon.py):
 - every displayed unit holds 0 or at least k reports;
@@ -99,7 +99,7 @@ def partition(counts: Mapping[int, int], k: int, coverage: Iterable[int], finest
     def show(cell: int, resolution: int) -> None:
         kids = children[cell]
         # An empty cell stays whole: splitting it would only scatter noisy zeros.
-        if resolution < finest and totals[cell] > 0 and all(totals[c] == 0 or totals[c] >= k for c in kids):
+        if resolution < finest and totals[cell] > 0 and passes((totals[c] for c in kids), k):
             for child in kids:
                 show(child, resolution + 1)
         else:
@@ -115,9 +115,11 @@ def partition(counts: Mapping[int, int], k: int, coverage: Iterable[int], finest
     return Partition(tuple(units), tuple(suppressed))
 
 
-def breakdown(parts: Mapping[str, int], k: int) -> dict[str, int] | None:
-    """A unit's breakdown if every non-zero part has at least k reports, else None."""
+def passes(counts: Iterable[int], k: int) -> bool:
+    """The all-or-nothing rule: True if every count is 0 or at least k. Decides both whether a
+    cell may show its children and whether a unit may show a breakdown."""
     check_k(k)
-    if any(0 < v < k for v in parts.values()) or any(v < 0 for v in parts.values()):
-        return None
-    return {name: v for name, v in parts.items() if v}
+    values = list(counts)
+    if any(v < 0 for v in values):
+        raise ValueError("counts must not be negative")
+    return all(v == 0 or v >= k for v in values)

@@ -74,6 +74,15 @@ class Period:
             return Period(self.year - 1, self.kind, count)
         return Period(self.year, self.kind, self.index - 1)
 
+    def next(self) -> Period:
+        """The period of the same kind just after this one."""
+        if self.kind == "year":
+            return Period(self.year + 1, "year", 0)
+        count = 12 if self.kind == "month" else 4
+        if self.index == count:
+            return Period(self.year + 1, self.kind, 1)
+        return Period(self.year, self.kind, self.index + 1)
+
     def is_closed(self, today: dt.date, delay_days: int = 0) -> bool:
         """Whether the period has ended at least `delay_days` before `today`."""
         return today >= self.closes_on + dt.timedelta(days=delay_days)
@@ -90,13 +99,6 @@ def parse_period(text: str) -> Period:
     if match.group(3):
         return Period(year, "quarter", int(match.group(3)))
     return Period(year, "year", 0)
-
-
-def month(text: str) -> Period:
-    period = parse_period(text)
-    if period.kind != "month":
-        raise ValueError("expected a calendar month such as 2026-10")
-    return period
 
 
 def month_of_date(day: dt.date) -> Period:

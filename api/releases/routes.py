@@ -92,22 +92,24 @@ async def _staff_read(
     state: State,
     request: Request[Any, Any, Any],
     slug: str,
+    kind: str,
     action: str,
     period_text: str | None,
     category: str | None,
     band: str | None,
     fmt: str,
 ) -> tuple[Rendered, Period]:
+    """A heatmap or hotspot view: 401/404/403 before anything about the period (400) or its
+    release (404) is said, and an audit entry for every read that is answered."""
     svc = service(state)
-    kind = "heatmap" if action.startswith(("heatmap", "export.heatmap")) else "hotspots"
     detail = _filters(category, band)
+    try:
+        period, bad_period = period_or_400(period_text), None
+    except Problem as problem:
+        period, bad_period = None, problem
     async with svc.pool.acquire() as conn:
-        try:
-            parsed: Period | None = period_or_400(period_text)
-        except Problem:
-            parsed = None
-        hit = svc.cached(view_key(kind, slug, parsed, category, band, fmt)) if parsed is not None else None
-        if hit is not None and parsed is not None:
+        hit = svc.cached(view_key(kind, slug, period, category, band, fmt)) if period is not None else None
+        if hit is not None and period is not None:
             # The hot path: a view rendered before; access check and audit entry in one round trip.
             await access.authorize_audited(
                 request,
@@ -115,21 +117,20 @@ async def _staff_read(
                 municipality=slug,
                 roles=access.READ_HEATMAPS,
                 action=action,
-                period=str(parsed),
+                period=str(period),
                 detail=detail,
             )
-            return hit, parsed
+            return hit, period
         user = await access.authorize(request, conn, municipality=slug, roles=access.READ_HEATMAPS)
-        period = period_or_400(period_text)
-        if kind == "heatmap":
-            rendered = await svc.heatmap(conn, slug, period, category, band, fmt)
-        else:
-            rendered = await svc.hotspots(conn, slug, period, category, band, fmt)
+        if period is None:
+            raise bad_period or Problem(400, "invalid-period", "Invalid period")
+        render = svc.heatmap if kind == "heatmap" else svc.hotspots
+        rendered = await render(conn, slug, period, category, band, fmt)
         await access.audit(conn, user, action, slug, str(period), detail)
     return rendered, period
 
 
-def _view(action: str, fmt: str, media: str) -> Callable[..., Awaitable[Response[bytes]]]:
+def _view(kind: str, fmt: str, media: str) -> Callable[..., Awaitable[Response[bytes]]]:
     """A read handler for one view and format (heatmap JSON/GeoJSON, hotspots)."""
 
     async def handler(
@@ -140,7 +141,7 @@ def _view(action: str, fmt: str, media: str) -> Callable[..., Awaitable[Response
         category: CategoryParam = None,
         band: BandParam = None,
     ) -> Response[bytes]:
-        rendered, _ = await _staff_read(state, request, slug, action, period, category, band, fmt)
+        rendered, _ = await _staff_read(state, request, slug, kind, f"{kind}.read", period, category, band, fmt)
         return _respond(request, rendered, media)
 
     return handler
@@ -179,10 +180,10 @@ async def staff_ledger(state: State, request: Request[Any, Any, Any], slug: Slug
     return Response(result, headers={"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"})
 
 
-EXPORTS = {
-    "heatmap.csv": ("export.heatmap.csv", "csv", CSV),
-    "heatmap.geojson": ("export.heatmap.geojson", "geojson", GEOJSON),
-    "hotspots.csv": ("export.hotspots.csv", "csv", CSV),
+EXPORTS = {  # name -> view, format, media type; audited as export.<name>
+    "heatmap.csv": ("heatmap", "csv", CSV),
+    "heatmap.geojson": ("heatmap", "geojson", GEOJSON),
+    "hotspots.csv": ("hotspots", "csv", CSV),
 }
 
 
@@ -200,8 +201,8 @@ async def staff_export(
         async with svc.pool.acquire() as conn:
             await access.authorize(request, conn, municipality=slug, roles=access.READ_HEATMAPS)
         raise Problem(404, "not-found", "Not found", "exports are heatmap.csv, heatmap.geojson and hotspots.csv")
-    action, fmt, media = EXPORTS[name]
-    rendered, parsed = await _staff_read(state, request, slug, action, period, category, band, fmt)
+    kind, fmt, media = EXPORTS[name]
+    rendered, parsed = await _staff_read(state, request, slug, kind, f"export.{name}", period, category, band, fmt)
     suffix = "-".join(p for p in (category, band) if p)
     filename = f"straatstem-{slug}-{parsed}-{name.split('.')[0]}{'-' + suffix if suffix else ''}.{name.split('.')[1]}"
     return _respond(request, rendered, media, filename=filename)
@@ -313,7 +314,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             security=bearer,
             responses=ok(HeatmapView, "application/json", "The view; identical bytes on every request"),
             operation_id="staffHeatmap",
-        )(_view("heatmap.read", "json", "application/json")),
+        )(_view("heatmap", "json", "application/json")),
         get(
             f"{staff}/heatmap.geojson",
             tags=["staff"],
@@ -321,7 +322,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             security=bearer,
             responses=ok(dict, GEOJSON, "A FeatureCollection of hexagon polygons"),
             operation_id="staffHeatmapGeojson",
-        )(_view("heatmap.read", "geojson", GEOJSON)),
+        )(_view("heatmap", "geojson", GEOJSON)),
         get(
             f"{staff}/hotspots",
             tags=["staff"],
@@ -329,7 +330,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             security=bearer,
             responses=ok(HotspotsOut, "application/json", "Ranked hot and cold spots"),
             operation_id="staffHotspots",
-        )(_view("hotspots.read", "json", "application/json")),
+        )(_view("hotspots", "json", "application/json")),
         get(
             f"{staff}/trends",
             tags=["staff"],

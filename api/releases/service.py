@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -90,20 +90,23 @@ class ReleaseService:
         self._cache: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
         self._coverage8: dict[str, list[int]] = {}
 
-    def _remember(self, key: tuple[object, ...], render: Callable[[], bytes]) -> Rendered:
+    def cached(self, key: tuple[object, ...]) -> Rendered | None:
+        """A view rendered earlier; views of frozen releases never change."""
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
+        return hit
+
+    async def _rendered(self, key: tuple[object, ...], produce: Callable[[], Awaitable[bytes]]) -> Rendered:
+        """The cached rendering of `key`, produced (and compressed) once."""
+        hit = self.cached(key)
+        if hit is not None:
             return hit
-        value = Rendered.of(render(), compress=True)
+        value = Rendered.of(await produce(), compress=True)
         self._cache[key] = value
         if len(self._cache) > CACHE_ENTRIES:
             self._cache.popitem(last=False)
         return value
-
-    def cached(self, key: tuple[object, ...]) -> Rendered | None:
-        """A view rendered earlier; views of frozen releases never change."""
-        return self._cache.get(key)
 
     async def _monthly(self, conn: asyncpg.Connection, slug: str, period: Period) -> list[StaffRelease]:
         wanted = [str(m) for m in period.months()]
@@ -128,16 +131,15 @@ class ReleaseService:
     async def heatmap(
         self, conn: asyncpg.Connection, slug: str, period: Period, category: str | None, band: str | None, fmt: str
     ) -> Rendered:
-        key = view_key("heatmap", slug, period, category, band, fmt)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        view = await self.heatmap_view(conn, slug, period, category, band)
-        if fmt == "json":
-            return self._remember(key, lambda: msgspec.json.encode(view))
-        if fmt == "geojson":
-            return self._remember(key, lambda: msgspec.json.encode(views.geojson(view)))
-        return self._remember(key, lambda: views.csv_text(view).encode())
+        async def produce() -> bytes:
+            view = await self.heatmap_view(conn, slug, period, category, band)
+            if fmt == "json":
+                return msgspec.json.encode(view)
+            if fmt == "geojson":
+                return msgspec.json.encode(views.geojson(view))
+            return views.csv_text(view).encode()
+
+        return await self._rendered(view_key("heatmap", slug, period, category, band, fmt), produce)
 
     async def _coverage(self, conn: asyncpg.Connection, slug: str) -> list[int]:
         cached = self._coverage8.get(slug)
@@ -150,10 +152,15 @@ class ReleaseService:
     async def hotspots(
         self, conn: asyncpg.Connection, slug: str, period: Period, category: str | None, band: str | None, fmt: str
     ) -> Rendered:
-        key = view_key("hotspots", slug, period, category, band, fmt)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
+        async def produce() -> bytes:
+            result = await self._hotspots(conn, slug, period, category, band)
+            return msgspec.json.encode(result) if fmt == "json" else hotspots_csv(result).encode()
+
+        return await self._rendered(view_key("hotspots", slug, period, category, band, fmt), produce)
+
+    async def _hotspots(
+        self, conn: asyncpg.Connection, slug: str, period: Period, category: str | None, band: str | None
+    ) -> HotspotsOut:
         view = await self.heatmap_view(conn, slug, period, category, band)
         coverage8 = await self._coverage(conn, slug)
         values, eligible = views.res8_values(view, coverage8)
@@ -165,7 +172,7 @@ class ReleaseService:
         except Problem:
             previous_values = None
         found = gi.hotspots(values, previous_values, alpha=HOTSPOT_ALPHA, eligible=eligible) if len(values) >= 3 else []
-        result = HotspotsOut(
+        return HotspotsOut(
             municipality=slug,
             period=str(period),
             previous_period=str(previous) if previous_values is not None else None,
@@ -180,9 +187,6 @@ class ReleaseService:
             hot=[HotspotOut.of(h) for h in found if h.kind == "hot"],
             cold=[HotspotOut.of(h) for h in found if h.kind == "cold"],
         )
-        if fmt == "json":
-            return self._remember(key, lambda: msgspec.json.encode(result))
-        return self._remember(key, lambda: hotspots_csv(result).encode())
 
     async def trends(self, conn: asyncpg.Connection, slug: str, start: Period, end: Period, fmt: str) -> Rendered:
         if start.kind != "month" or end.kind != "month":
@@ -191,7 +195,7 @@ class ReleaseService:
         current = start
         while current <= end and len(months) <= MAX_TREND_MONTHS:
             months.append(current)
-            current = Period(current.year + (current.index == 12), "month", current.index % 12 + 1)
+            current = current.next()
         if not months or len(months) > MAX_TREND_MONTHS:
             raise Problem(
                 400,
@@ -213,14 +217,14 @@ class ReleaseService:
     async def public_heatmap(self, conn: asyncpg.Connection, slug: str, period: Period) -> Rendered:
         if period.kind != "quarter":
             raise Problem(400, "invalid-period", "Invalid period", "public maps are published per quarter (2026-Q3)")
-        key = ("public", slug, str(period))
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        body = await releases.stored_body(conn, slug, "public", str(period))
-        if body is None:
-            raise not_released(period, [str(period)])
-        return self._remember(key, lambda: body)
+
+        async def produce() -> bytes:
+            body = await releases.stored_body(conn, slug, "public", str(period))
+            if body is None:
+                raise not_released(period, [str(period)])
+            return body
+
+        return await self._rendered(("public", slug, str(period)), produce)
 
     async def ledger(self, conn: asyncpg.Connection, slug: str) -> LedgerOut:
         entries = await releases.ledger(conn, slug)

@@ -120,9 +120,14 @@ def test_public_partition_stops_at_res_8() -> None:
     assert {u.resolution for u in kanon.partition(counts, 5, coverage, finest=8).units} == {8}
 
 
-def test_breakdowns_follow_the_rule() -> None:
-    assert kanon.breakdown({"verbal": 5, "physical": 0, "threat": 7}, 5) == {"verbal": 5, "threat": 7}
-    assert kanon.breakdown({"verbal": 5, "physical": 1}, 5) is None
+def test_the_all_or_nothing_rule() -> None:
+    assert kanon.passes([5, 0, 7], 5)
+    assert kanon.passes([], 5)
+    assert not kanon.passes([5, 1], 5)
+    with pytest.raises(ValueError, match="negative"):
+        kanon.passes([5, -1], 5)
+    with pytest.raises(ValueError, match="at least 3"):
+        kanon.passes([5], 2)
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, -5, True])

@@ -25,6 +25,8 @@ def test_calendar_periods_round_trip(period: Period) -> None:
     assert period.closes_on > inner[-1].first_day
     assert period.closes_on - dt.timedelta(days=1) < period.closes_on
     assert period.previous().closes_on == period.first_day
+    assert period.next().first_day == period.closes_on
+    assert period.next().previous() == period
 
 
 @given(st.text(max_size=12))
