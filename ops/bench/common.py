@@ -1,9 +1,14 @@
-"""Helpers the benchmarks share: a free local port and the server's peak resident memory."""
+"""Helpers the benchmarks share: a fresh database, a free local port and the server's peak
+resident memory."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 
 def free_port() -> int:
@@ -22,3 +27,37 @@ def peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 peaks.append(int(line.split()[1]) / 1024)
     return max(peaks, default=float("nan"))
+
+
+async def create_database(data_dir: Path) -> tuple[str, Any]:
+    """A fresh, empty database: on the server in DATABASE_URL when set, otherwise in an embedded
+    PostgreSQL started in `data_dir`. Returns its DSN and the embedded server (or None)."""
+    import asyncpg
+
+    from api import db
+
+    base = os.environ.get("DATABASE_URL")
+    if base:
+        name = f"straatstem_bench_{secrets.token_hex(4)}"
+        conn = await asyncpg.connect(base)
+        await conn.execute(f'create database "{name}"')
+        await conn.close()
+        return db.with_database(base, name), None
+    embedded = db.EmbeddedPostgres(data_dir)
+    admin = embedded.start()
+    conn = await asyncpg.connect(admin)
+    await conn.execute("drop database if exists straatstem_bench")
+    await conn.execute("create database straatstem_bench")
+    await conn.close()
+    return db.with_database(admin, "straatstem_bench"), embedded
+
+
+async def drop_database(base: str, dsn: str) -> None:
+    import asyncpg
+
+    name = unquote(urlsplit(dsn).path.lstrip("/"))
+    conn = await asyncpg.connect(base)
+    try:
+        await conn.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await conn.close()

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import free_port, peak_rss_mb  # noqa: E402 - the bench folder is on sys.path only now
+from common import create_database, drop_database, free_port, peak_rss_mb  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.0799, 4.3247)
 
@@ -179,41 +179,13 @@ async def prepare_database(data_dir: Path) -> tuple[str, Any, list[str]]:
     from api.municipalities import service
     from privacy import location
 
-    base = os.environ.get("DATABASE_URL")
-    embedded = None
-    if base:
-        name = f"straatstem_bench_{secrets.token_hex(4)}"
-        conn = await asyncpg.connect(base)
-        await conn.execute(f'create database "{name}"')
-        await conn.close()
-        dsn = db.with_database(base, name)
-    else:
-        embedded = db.EmbeddedPostgres(data_dir)
-        admin = embedded.start()
-        conn = await asyncpg.connect(admin)
-        await conn.execute("drop database if exists straatstem_bench")
-        await conn.execute("create database straatstem_bench")
-        await conn.close()
-        dsn = db.with_database(admin, "straatstem_bench")
+    dsn, embedded = await create_database(data_dir)
     conn = await asyncpg.connect(dsn)
     await db.migrate(conn)
     cells = service.cells_from_circle(f"{CENTER[0]},{CENTER[1]}", 6.0)
     await service.add(conn, "den-haag", "Den Haag", cells)
     await conn.close()
     return dsn, embedded, [location.cell_hex(c) for c in sorted(cells)]
-
-
-async def drop_database(base: str, dsn: str) -> None:
-    from urllib.parse import unquote, urlsplit
-
-    import asyncpg
-
-    name = unquote(urlsplit(dsn).path.lstrip("/"))
-    conn = await asyncpg.connect(base)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
 
 
 async def count_reports(dsn: str) -> int:

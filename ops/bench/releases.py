@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import free_port, peak_rss_mb  # noqa: E402 - the bench folder is on sys.path only now
+from common import create_database, drop_database, free_port, peak_rss_mb  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.10, 5.12)  # Utrecht
 CELL_AREA_KM2 = 0.1053  # mean area of an H3 res-9 cell
@@ -262,36 +262,6 @@ async def copy_reports(conn: asyncpg.Connection, data: Generated, batch: int = 1
 
 
 # --- database ---------------------------------------------------------------------------------
-
-
-async def create_database(data_dir: Path) -> tuple[str, Any]:
-    from api import db
-
-    base = os.environ.get("DATABASE_URL")
-    if base:
-        name = f"straatstem_bench_{secrets.token_hex(4)}"
-        conn = await asyncpg.connect(base)
-        await conn.execute(f'create database "{name}"')
-        await conn.close()
-        return db.with_database(base, name), None
-    embedded = db.EmbeddedPostgres(data_dir)
-    admin = embedded.start()
-    conn = await asyncpg.connect(admin)
-    await conn.execute("drop database if exists straatstem_bench")
-    await conn.execute("create database straatstem_bench")
-    await conn.close()
-    return db.with_database(admin, "straatstem_bench"), embedded
-
-
-async def drop_database(base: str, dsn: str) -> None:
-    from urllib.parse import unquote, urlsplit
-
-    name = unquote(urlsplit(dsn).path.lstrip("/"))
-    conn = await asyncpg.connect(base)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
 
 
 @dataclass

@@ -9,13 +9,24 @@ import uuid
 from collections.abc import Sequence
 
 import asyncpg
+import h3.api.basic_int as h3i
 
-from privacy import taxonomy
+from privacy import location, taxonomy
 
 CATEGORIES = [t.code for t in taxonomy.CATEGORIES]
 BANDS = [t.code for t in taxonomy.BANDS]
 
 Row = tuple[int, str, str, str, int | None]  # cell, month, category, band, felt safety
+
+# Den Haag around the central station, and the res-7 regions around it.
+CENTRE = location.snap(52.0799, 4.3247)
+NEIGHBOURHOOD = sorted(h3i.grid_disk(h3i.cell_to_parent(CENTRE, 7), 1))
+
+
+def patch(regions: int) -> tuple[list[int], list[int]]:
+    """The first `regions` res-7 cells around CENTRE (1-7) and all their res-9 cells."""
+    chosen = NEIGHBOURHOOD[:regions]
+    return chosen, sorted(c for r in chosen for c in h3i.cell_to_children(r, 9))
 
 
 async def insert(conn: asyncpg.Connection, municipality: str, rows: Sequence[Row]) -> list[uuid.UUID]:

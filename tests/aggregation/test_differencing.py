@@ -22,19 +22,12 @@ import pytest
 
 from aggregation import releases, views
 from aggregation.releases import compose_public, compose_staff
-from privacy import location, noise
+from api.settings import DEFAULT_STAFF_EPSILON
+from privacy import noise
 from tests.aggregation import seed
 
-CENTRE = location.snap(52.0799, 4.3247)
-REGIONS = sorted(h3i.grid_disk(h3i.cell_to_parent(CENTRE, 7), 1))[:3]
-COVERAGE = sorted(c for r in REGIONS for c in h3i.cell_to_children(r, 9))
-LAYERS = {
-    "total": Fraction(4, 5),
-    "category": Fraction(3, 10),
-    "band": Fraction(3, 10),
-    "felt_safety": Fraction(3, 10),
-    "category_band": Fraction(3, 10),
-}
+REGIONS, COVERAGE = seed.patch(3)
+LAYERS = DEFAULT_STAFF_EPSILON
 MONTHS = ["2026-07", "2026-08", "2026-09"]
 REPEATS = 10
 Row = seed.Row

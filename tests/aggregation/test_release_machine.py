@@ -24,16 +24,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from aggregation import releases
 from aggregation.releases import PublicRelease, ReleaseConfig, ReleaseError, StaffRelease
 from aggregation.retention import run_intake_retention
-from privacy import location
 from privacy.periods import parse_period
 from tests.aggregation import seed
 from tests.aggregation.test_releases import check_staff_release
 
 T = TypeVar("T")
 TODAY = dt.date(2026, 11, 24)
-CENTRE = location.snap(52.0799, 4.3247)
-REGIONS = sorted(h3i.grid_disk(h3i.cell_to_parent(CENTRE, 7), 1))[:2]
-COVERAGE = sorted(c for r in REGIONS for c in h3i.cell_to_children(r, 9))
+REGIONS, COVERAGE = seed.patch(2)
 HOT = COVERAGE[:: len(COVERAGE) // 6][:6]
 MONTHS = ["2026-07", "2026-08", "2026-09"]
 K = 3

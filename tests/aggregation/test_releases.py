@@ -14,17 +14,12 @@ import pytest
 
 from aggregation import releases
 from aggregation.releases import LAYER_PARTS, PublicRelease, ReleaseConfig, ReleaseError, StaffRelease
+from api.settings import DEFAULT_STAFF_EPSILON
 from privacy.periods import parse_period
 from tests.aggregation import seed
 
 TODAY = dt.date(2026, 11, 24)
-STAFF = {
-    "total": Fraction(4, 5),
-    "category": Fraction(3, 10),
-    "band": Fraction(3, 10),
-    "felt_safety": Fraction(3, 10),
-    "category_band": Fraction(3, 10),
-}
+STAFF = DEFAULT_STAFF_EPSILON
 CONFIG = ReleaseConfig(k=5, staff_epsilon=STAFF, staff_cap=Fraction(2), public_epsilon={"total": Fraction(1)})
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from fractions import Fraction
 
 import h3.api.basic_int as h3i
 import msgspec
@@ -13,18 +12,11 @@ import pytest
 
 from aggregation import views
 from aggregation.releases import LAYER_PARTS, StaffRelease, compose_staff
-from privacy import location
+from api.settings import DEFAULT_STAFF_EPSILON
 from tests.aggregation import seed
 
-CENTRE = location.snap(52.0799, 4.3247)
-COVERAGE = sorted(c for r in h3i.grid_disk(h3i.cell_to_parent(CENTRE, 7), 1) for c in h3i.cell_to_children(r, 9))
-LAYERS = {
-    "total": Fraction(4, 5),
-    "category": Fraction(3, 10),
-    "band": Fraction(3, 10),
-    "felt_safety": Fraction(3, 10),
-    "category_band": Fraction(3, 10),
-}
+_, COVERAGE = seed.patch(7)
+LAYERS = DEFAULT_STAFF_EPSILON
 MONTHS = ["2026-07", "2026-08", "2026-09"]
 
 
