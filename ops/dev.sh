@@ -22,6 +22,8 @@ ensure_venv() {
   local stamp="$VENV/.straatstem-$1-$(sha256sum pyproject.toml | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    # The CPU build of torch lies on disk as 2.13.0; any other request would fetch CUDA builds.
+    "$VENV/bin/python" -m pip install --quiet torch==2.13.0
     "$VENV/bin/python" -m pip install --quiet -e ".[$1]"
     rm -f "$VENV"/.straatstem-"$1"-*
     touch "$stamp"
