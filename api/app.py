@@ -29,6 +29,8 @@ from aggregation import releases
 from aggregation.retention import RetentionResult, run_intake_retention
 from api import db, metrics
 from api.client import client_address
+from api.deliberation import routes as deliberation_routes
+from api.deliberation.engine import build_engine, describe
 from api.errors import (
     PROBLEM_JSON,
     Problem,
@@ -46,10 +48,11 @@ from api.releases import routes as release_routes
 from api.releases.service import release_config
 from api.settings import Settings
 from api.staff import routes as staff_routes
+from chatbot.engine import Engine
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 log = get_logger("straatstem.http")
 
 
@@ -58,6 +61,11 @@ class Runtime:
     settings: Settings
     pool: asyncpg.Pool
     intake: IntakeService
+    deliberation: Engine
+
+    @classmethod
+    def build(cls, settings: Settings, pool: asyncpg.Pool) -> Runtime:
+        return cls(settings, pool, IntakeService(settings, pool), build_engine(settings, pool))
 
 
 def runtime(state: State) -> Runtime:
@@ -119,7 +127,8 @@ PROBLEM_DESCRIPTIONS = {
     401: "No receipt was sent; or no valid staff session, or a refused staff login (see WWW-Authenticate)",
     403: "Your staff role may not do this in your municipality",
     404: "Unknown resource, or a wrong receipt (indistinguishable on purpose)",
-    409: "The submission_id was already used for a different report",
+    409: "The submission_id was already used for a different report; or the discussion is not open, or the "
+    "statement duplicates an existing one (see duplicate_of)",
     410: "The report with this submission_id was withdrawn; drop it from the queue",
     413: "Request body too large",
     415: "Request body is not application/json",
@@ -255,14 +264,21 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", tags=["ops"], summary="Readiness: the database answers")
+@get(
+    "/readyz",
+    tags=["ops"],
+    summary="Readiness: the database answers. `nlp` says which sentence model is loaded, or why the "
+    "lexical fallback is used (the service is ready either way)",
+)
 async def readyz(state: State) -> Response[Health]:
+    rt = runtime(state)
+    nlp_check = describe(rt.deliberation.nlp_status)
     try:
-        async with runtime(state).pool.acquire(timeout=2) as conn:
+        async with rt.pool.acquire(timeout=2) as conn:
             await conn.fetchval("select 1", timeout=2)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        return Response(Health(status="unavailable", checks={"database": "down"}), status_code=503)
-    return Response(Health(status="ok", checks={"database": "ok"}))
+        return Response(Health(status="unavailable", checks={"database": "down", "nlp": nlp_check}), status_code=503)
+    return Response(Health(status="ok", checks={"database": "ok", "nlp": nlp_check}))
 
 
 @get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
@@ -306,9 +322,17 @@ def observe(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def _has_body(request: Request[Any, Any, Any]) -> bool:
+    """Action endpoints (open, close, recompute) take no body; an empty POST needs no type."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        return length.strip() != "0"
+    return "transfer-encoding" in request.headers
+
+
 async def require_json(request: Request[Any, Any, Any]) -> None:
     """Refuse request bodies that are not JSON before any decoding happens."""
-    if request.method in JSON_BODY_METHODS:
+    if request.method in JSON_BODY_METHODS and _has_body(request):
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
             raise Problem(415, "unsupported-media-type", "Unsupported media type", "send the body as application/json")
@@ -371,6 +395,7 @@ ROUTES = [
     prometheus,
     *staff_routes.handlers(problems),
     *release_routes.handlers(problems),
+    *deliberation_routes.handlers(problems),
 ]
 
 
@@ -440,10 +465,10 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                     applied = await db.migrate(conn)
                 if applied:
                     log.info("migrations applied", applied=",".join(applied))
-                intake = IntakeService(settings, own_pool)
-                app.state.runtime = Runtime(settings, own_pool, intake)
+                rt = Runtime.build(settings, own_pool)
+                app.state.runtime = rt
                 # Off where CronJobs run `release build --all-due` and `retention run` instead.
-                scheduler = asyncio.create_task(run_jobs(own_pool, settings, intake)) if settings.run_jobs else None
+                scheduler = asyncio.create_task(run_jobs(own_pool, settings, rt.intake)) if settings.run_jobs else None
                 try:
                     yield
                 finally:
@@ -451,6 +476,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                         scheduler.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await scheduler
+                    await rt.deliberation.wait_recomputed()
             finally:
                 await own_pool.close()
         finally:
@@ -485,6 +511,11 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
             components=Components(
                 security_schemes={
                     "receipt": SecurityScheme(type="http", scheme="Receipt", description="The report's receipt secret"),
+                    "participant": SecurityScheme(
+                        type="http",
+                        scheme="Participant",
+                        description="The token from POST /v1/discussions/{id}/participants, valid for that discussion",
+                    ),
                     "bearer": SecurityScheme(
                         type="http",
                         scheme="bearer",
@@ -501,5 +532,5 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
         debug=False,
     )
     if pool is not None:
-        app.state.runtime = Runtime(settings, pool, IntakeService(settings, pool))
+        app.state.runtime = Runtime.build(settings, pool)
     return app

@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     from api.releases import cli as release_cli
 
     release_cli.add_parser(sub)
+    from api.deliberation import cli as deliberation_cli
+
+    deliberation_cli.add_parser(sub)
     return parser
 
 
@@ -223,6 +226,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         for line in asyncio.run(_with_database(settings, release)):
             print(line)
         return 0
+    if args.command in ("polis", "discussion"):
+        from api.deliberation import cli as deliberation_cli
+
+        async def deliberate(conn: asyncpg.Connection) -> list[str]:
+            return await deliberation_cli.run(conn, args, settings)
+
+        for line in asyncio.run(_with_database(settings, deliberate)):
+            print(line)
+        return 0
     raise CliError(f"unknown command {args.command}")
 
 
@@ -282,6 +294,7 @@ def _staff(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from api.deliberation.cli import DeliberationCliError
     from api.importer import ImportFileError
     from api.municipalities.service import MunicipalityError
     from api.releases.cli import ReleaseCliError
@@ -297,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ImportFileError,
         StaffError,
         ReleaseCliError,
+        DeliberationCliError,
     ) as exc:
         print(f"straatstem: error: {exc}", file=sys.stderr)
         code = 2

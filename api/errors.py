@@ -35,8 +35,10 @@ class Problem(Exception):
         *,
         headers: dict[str, str] | None = None,
         errors: list[dict[str, str]] | None = None,
+        duplicate_of: DuplicateOf | None = None,
     ) -> None:
         super().__init__(title)
+        self.duplicate_of = duplicate_of
         self.status = status
         self.slug = slug
         self.title = title
@@ -45,12 +47,22 @@ class Problem(Exception):
         self.errors = errors
 
 
+class DuplicateOf(msgspec.Struct):
+    """The existing statement a submitted one duplicates (problem type duplicate-statement)."""
+
+    statement: int
+    similarity: float
+    method: str
+    href: str
+
+
 class ProblemBody(msgspec.Struct, omit_defaults=True):
     type: str
     title: str
     status: int
     detail: str | None = None
     errors: list[dict[str, str]] | None = None
+    duplicate_of: DuplicateOf | None = None
 
 
 def problem_response(problem: Problem) -> Response[Any]:
@@ -60,6 +72,7 @@ def problem_response(problem: Problem) -> Response[Any]:
         status=problem.status,
         detail=problem.detail,
         errors=problem.errors,
+        duplicate_of=problem.duplicate_of,
     )
     return Response(
         content=msgspec.json.encode(body),

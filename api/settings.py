@@ -20,6 +20,10 @@ from aggregation.releases import LAYER_PARTS, PUBLIC_THRESHOLD_FLOOR
 from aggregation.retention import RAW_HORIZON_FLOOR_DAYS
 from privacy.kanon import K_FLOOR
 
+# An opinion group shown in a report or used for routing has at least this many members: a
+# smaller group's representative statements would describe a handful of identifiable people.
+GROUP_SIZE_FLOOR = 3
+
 PREFIX = "STRAATSTEM_"
 
 # Release layers and their default epsilon per report and bucket (DESIGN.md section 3: a
@@ -71,6 +75,11 @@ class Settings:
     raw_horizon_days: int = 120
     session_hours: int = 8
     run_jobs: bool = True
+    group_min_size: int = 5
+    session_prompts: int = 12
+    recompute_votes: int = 50
+    flag_threshold: int = 3
+    nlp_model: str | None = None
 
     def __post_init__(self) -> None:
         # Floors and ceilings hold for every way of building settings, not only the environment.
@@ -78,6 +87,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}RELEASE_K must be at least {K_FLOOR}")
         if self.public_threshold < PUBLIC_THRESHOLD_FLOOR:
             raise SettingsError(f"{PREFIX}PUBLIC_THRESHOLD must be at least {PUBLIC_THRESHOLD_FLOOR}")
+        if self.group_min_size < GROUP_SIZE_FLOOR:
+            raise SettingsError(f"{PREFIX}GROUP_MIN_SIZE must be at least {GROUP_SIZE_FLOOR}")
         if self.raw_horizon_days < RAW_HORIZON_FLOOR_DAYS:
             raise SettingsError(f"{PREFIX}RAW_HORIZON_DAYS must be at least {RAW_HORIZON_FLOOR_DAYS}")
         _check_layers("STAFF_EPSILON", self.staff_epsilon, STAFF_LAYERS, self.staff_epsilon_cap, STAFF_EPSILON_CEILING)
@@ -247,4 +258,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raw_horizon_days=_int(env, "RAW_HORIZON_DAYS", 120, RAW_HORIZON_FLOOR_DAYS, 366),
         session_hours=_int(env, "SESSION_HOURS", 8, 1, 168),
         run_jobs=_bool(env, "RUN_JOBS", True),
+        group_min_size=_int(env, "GROUP_MIN_SIZE", 5, GROUP_SIZE_FLOOR, 1000),
+        session_prompts=_int(env, "SESSION_PROMPTS", 12, 1, 500),
+        recompute_votes=_int(env, "RECOMPUTE_VOTES", 50, 1, 1_000_000),
+        flag_threshold=_int(env, "FLAG_THRESHOLD", 3, 1, 1000),
+        # A local model folder, "lexical" for the fallback only, unset for the packaged model.
+        nlp_model=(env.get(PREFIX + "NLP_MODEL") or "").strip() or None,
     )

@@ -115,6 +115,7 @@ async def client(clean: asyncpg.Pool, settings: Settings) -> AsyncIterator[httpx
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+    await app.state.runtime.deliberation.wait_recomputed()  # none may outlive the test's data
 
 
 # The Hague, around the central station: small, fast coverage for tests.
