@@ -523,6 +523,26 @@ def _apply(pattern: re.Pattern[str], kind: PiiKind, text: str, found: set[PiiKin
     return pattern.sub(replace, text)
 
 
+def _apply_overlapping(pattern: re.Pattern[str], kind: PiiKind, text: str, found: set[PiiKind]) -> str:
+    """Like `_apply`, but a candidate that fails validation does not hide a valid one that
+    overlaps it: "123 000 000 012" fails the elfproef as "123 000 000" and must still yield
+    the BSN "000 000 012". Searching resumes one character after a failed candidate's start."""
+    parts: list[str] = []
+    done = 0
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        replacement = _replacement(kind, match)
+        if replacement is None:
+            position = match.start() + 1
+            continue
+        found.add(kind)
+        parts.append(text[done : match.start()])
+        parts.append(replacement)
+        done = position = match.end()
+    parts.append(text[done:])
+    return "".join(parts)
+
+
 def scrub(text: str) -> ScrubResult:
     """Replace the personal data in `text` by `[<kind>]` placeholders.
 
@@ -538,7 +558,8 @@ def scrub(text: str) -> ScrubResult:
     for _ in range(_MAX_ROUNDS):
         before = text
         for pattern, kind in _RULES:
-            text = _apply(pattern, kind, text, found)
+            apply = _apply_overlapping if kind is PiiKind.BSN else _apply
+            text = apply(pattern, kind, text, found)
         if text == before:
             break
     return ScrubResult(text, frozenset(found))
