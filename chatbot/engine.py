@@ -163,7 +163,8 @@ EMPTY_SNAPSHOT = Snapshot(
 @dataclass
 class RoutingState:
     discussion_state: str
-    candidates: list[routing.Candidate]
+    candidates: routing.Prepared
+    sensitive: frozenset[int]
     statement_group: dict[int, int]
     target: dict[int, float]
     body: dict[int, str]
@@ -516,14 +517,13 @@ class Engine:
         seen = set(who["shown"]) | set(who["voted"])
         seen_groups = Counter(state.statement_group[s] for s in who["shown"] if s in state.statement_group)
         seed = hashlib.sha256(f"{discussion}:{who['id']}:{len(seen)}".encode()).digest()
-        chosen = routing.choose(
+        chosen = routing.choose_prepared(
             state.candidates, seen, seen_groups, state.target, skip_sensitive=who["skip_sensitive"], seed=seed
         )
         if chosen is None:
             return NextStatement(None, None, False, "no-more-statements", prompts, cap)
         await repo.record_shown(conn, discussion, who["id"], chosen)
-        sensitive = next(c.sensitive for c in state.candidates if c.id == chosen)
-        return NextStatement(chosen, state.body[chosen], sensitive, "statement", prompts + 1, cap)
+        return NextStatement(chosen, state.body[chosen], chosen in state.sensitive, "statement", prompts + 1, cap)
 
     async def routing_state(self, conn: asyncpg.Connection, discussion: uuid.UUID) -> RoutingState:
         """Vote counts, groups and targets for routing, cached per process for
@@ -569,7 +569,8 @@ class Engine:
             self.schedule_recompute(discussion)
         return RoutingState(
             discussion_state=row["state"],
-            candidates=candidates,
+            candidates=routing.prepare(candidates),
+            sensitive=frozenset(c.id for c in candidates if c.sensitive),
             statement_group=dict(snap.statement_group),
             target=snap.target(),
             body={c.id: bodies[c.id] for c in candidates if c.id in bodies},
@@ -604,26 +605,19 @@ class Engine:
         """Compute opinion groups from the current votes and store them (deterministic for the
         discussion's seed). Returns (version, snapshot)."""
         row = await self.discussion(conn, discussion)
-        counts = await repo.vote_counts(conn, discussion, self.config.flag_threshold)
-        visible = [r["id"] for r in counts]
-        visible_set = set(visible)
-        votes = [(r["participant"], r["statement"], r["value"]) for r in await repo.all_votes(conn, discussion)]
-        votes = [v for v in votes if v[1] in visible_set]
-        previous = frozenset(
-            r["id"] for r in await repo.participant_rows(conn, discussion) if r["group_id"] is not None
-        )
-        participants = len({p for p, _, _ in votes})
-        texts = await repo.statements(conn, discussion, states=("accepted", "pending"))
-        bodies = {r["id"]: r["body"] for r in texts}
-        snap, members = await asyncio.to_thread(
-            self._compute, visible, votes, previous, row["seed"], participants, [bodies[i] for i in visible]
+        statements = await repo.visible_statements(conn, discussion, self.config.flag_threshold)
+        visible = [r["id"] for r in statements]
+        arrays = await repo.vote_arrays(conn, discussion)
+        previous = frozenset(await repo.members(conn, discussion))
+        snap, members, votes = await asyncio.to_thread(
+            self._compute, visible, arrays, previous, row["seed"], [r["body"] for r in statements]
         )
         encoded = msgspec.json.encode(snap)
         async with conn.transaction():
             if not await repo.try_lock(conn, discussion):
                 raise Refused("conflict", "the groups of this discussion are being recomputed; retry shortly")
             version = await repo.store_snapshot(
-                conn, discussion, votes=len(votes), statements=len(visible), result=encoded, members=members
+                conn, discussion, votes=votes, statements=len(visible), result=encoded, members=members
             )
         self._routing.pop(discussion, None)
         return version, snap
@@ -631,13 +625,15 @@ class Engine:
     def _compute(
         self,
         statements: list[int],
-        votes: list[tuple[int, int, int]],
+        arrays: tuple[list[int], list[int], list[int]],
         previous: frozenset[int],
         seed: int,
-        participants: int,
         texts: list[str],
-    ) -> tuple[Snapshot, list[tuple[int, int]]]:
-        matrix = opinion.VoteMatrix.from_votes(votes, statements)
+    ) -> tuple[Snapshot, list[tuple[int, int]], int]:
+        """The snapshot, the group memberships and the number of votes counted."""
+        matrix = opinion.VoteMatrix.from_arrays(*arrays, columns=statements)
+        participants = len(matrix.participants)
+        votes = int(np.count_nonzero(~np.isnan(matrix.values)))
         result = opinion.compute(
             matrix, seed=seed, min_group_size=self.config.group_min_size, previous_in_conv=previous
         )
@@ -670,7 +666,7 @@ class Engine:
                 chosen_k=result.chosen_k,
                 silhouettes=dict(result.k_silhouettes),
             )
-            return snap, sorted(result.assignment.items())
+            return snap, sorted(result.assignment.items()), votes
         labels = nlp.cold_start_groups(texts, self.embedder, seed=seed) if texts else []
         snap = Snapshot(
             method="text" if texts else "none",
@@ -685,7 +681,7 @@ class Engine:
             majority=[],
             text_method=self.embedder.name if texts else None,
         )
-        return snap, []
+        return snap, [], votes
 
     async def snapshot(self, conn: asyncpg.Connection, discussion: uuid.UUID) -> tuple[int, Snapshot]:
         stored = await repo.snapshot(conn, discussion)

@@ -110,6 +110,26 @@ class VoteMatrix:
         object.__setattr__(self, "values", values)
 
     @classmethod
+    def from_arrays(
+        cls, participants: Sequence[int], statements: Sequence[int], values: Sequence[int], columns: Sequence[int]
+    ) -> VoteMatrix:
+        """Build a matrix from parallel arrays holding at most one vote per (participant,
+        statement), as the database keeps them. Columns are ``columns`` in that order (votes on
+        other statements are dropped); rows are the participants with a kept vote, sorted by id.
+        The same matrix as `from_votes` on the same votes, built without a Python loop per vote."""
+        p = np.asarray(participants, dtype=np.int64)
+        s = np.asarray(statements, dtype=np.int64)
+        v = np.asarray(values, dtype=np.float64)
+        cols = np.asarray(columns, dtype=np.int64)
+        order = np.argsort(cols, kind="stable")
+        where = np.searchsorted(cols[order], s).clip(0, max(len(cols) - 1, 0))
+        kept = (cols[order][where] == s) if len(cols) else np.zeros(len(s), dtype=bool)
+        rows, row_index = np.unique(p[kept], return_inverse=True)
+        matrix = np.full((len(rows), len(cols)), np.nan)
+        matrix[row_index.reshape(-1), order[where[kept]]] = v[kept]
+        return cls(tuple(rows.tolist()), tuple(int(c) for c in columns), matrix)
+
+    @classmethod
     def from_votes(cls, votes: Iterable[tuple[int, int, int]], statements: Sequence[int] | None = None) -> VoteMatrix:
         """Build a matrix from ``(participant, statement, value)`` triples.
 

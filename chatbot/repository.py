@@ -355,6 +355,46 @@ async def all_votes(conn: asyncpg.Connection, discussion: uuid.UUID) -> list[asy
     )
 
 
+async def vote_arrays(conn: asyncpg.Connection, discussion: uuid.UUID) -> tuple[list[int], list[int], list[int]]:
+    """Every vote of the discussion as three parallel arrays (participant, statement, value):
+    one row to decode instead of one per vote."""
+    row = await conn.fetchrow(
+        """
+        select coalesce(array_agg(participant), '{}') as p, coalesce(array_agg(statement), '{}') as s,
+               coalesce(array_agg(value), '{}') as v
+          from vote where discussion = $1
+        """,
+        discussion,
+    )
+    return list(row["p"]), list(row["s"]), list(row["v"])
+
+
+async def members(conn: asyncpg.Connection, discussion: uuid.UUID) -> list[int]:
+    return [
+        r["participant"]
+        for r in await conn.fetch("select participant from opinion_member where discussion = $1", discussion)
+    ]
+
+
+async def visible_statements(
+    conn: asyncpg.Connection, discussion: uuid.UUID, flag_threshold: int
+) -> list[asyncpg.Record]:
+    """Statements routing may show (accepted, or pending in a post-moderated discussion while
+    under the flag threshold), with their bodies."""
+    return list(
+        await conn.fetch(
+            """
+            select s.id, s.body from statement s join discussion d on d.id = s.discussion
+             where s.discussion = $1
+               and (s.state = 'accepted' or (s.state = 'pending' and d.moderation = 'post' and s.flags < $2))
+             order by s.id
+            """,
+            discussion,
+            flag_threshold,
+        )
+    )
+
+
 async def vote_counts(conn: asyncpg.Connection, discussion: uuid.UUID, flag_threshold: int) -> list[asyncpg.Record]:
     """Per statement routing can show: agrees, disagrees, passes (accepted, or pending in a
     post-moderated discussion while under the flag threshold)."""

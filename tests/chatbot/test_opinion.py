@@ -324,6 +324,7 @@ def test_groups_partition_in_conv_and_respect_minimum(
 
 # --- the real Polis conversations -------------------------------------------------------------------------
 
+
 @cache
 def load_polis(name: str) -> tuple[VoteMatrix, dict[int, int], list[dict[str, str]], list[int]]:
     """Votes without moderated-out comments, Polis's group ids, and participants-votes.csv rows + columns."""
@@ -365,3 +366,16 @@ def test_group_informed_consensus_with_polis_groups(name: str) -> None:
     assert set(ours) == set(expected)
     for column in columns:
         assert abs(ours[column] - expected[column]) <= 1e-9, column
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    votes=st.dictionaries(st.tuples(st.integers(1, 30), st.integers(1, 12)), st.sampled_from([-1, 0, 1]), max_size=120),
+    columns=st.lists(st.integers(1, 14), unique=True, max_size=12),
+)
+def test_from_arrays_equals_from_votes(votes: dict[tuple[int, int], int], columns: list[int]) -> None:
+    triples = [(p, s, v) for (p, s), v in votes.items()]
+    expected = VoteMatrix.from_votes(triples, columns)
+    got = VoteMatrix.from_arrays([t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples], columns)
+    assert got.participants == expected.participants and got.statements == expected.statements
+    assert np.array_equal(got.values, expected.values, equal_nan=True)

@@ -296,6 +296,22 @@ def test_choose_never_returns_seen_or_skipped(
     assert choose(list(reversed(cands)), seen, seen_groups, target, skip_sensitive=skip, seed=seed) == picked
 
 
+@given(scenarios(), st.booleans(), st.binary(max_size=16) | st.integers(), st.floats(0.0, 3.0))
+def test_prepared_choice_equals_choose(
+    scenario: tuple[list[Candidate], set[int], dict[int, int], dict[int, float]],
+    skip: bool,
+    seed: bytes | int,
+    strength: float,
+) -> None:
+    cands, seen, seen_groups, target = scenario
+    expected = choose(cands, seen, seen_groups, target, skip_sensitive=skip, seed=seed, strength=strength)
+    prepared = routing.prepare(cands)
+    got = routing.choose_prepared(
+        prepared, seen, seen_groups, target, skip_sensitive=skip, seed=seed, strength=strength
+    )
+    assert got == expected
+
+
 @given(scenarios(), st.booleans(), st.integers(0, 2**32))
 def test_a_participant_never_gets_a_statement_twice(
     scenario: tuple[list[Candidate], set[int], dict[int, int], dict[int, float]], skip: bool, seed: int
