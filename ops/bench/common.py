@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -15,6 +17,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_for_server(port: int, server: subprocess.Popen[bytes]) -> None:
+    """Block until the bench server accepts connections on `port` (exit if it dies or takes
+    more than a minute)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("bench server did not start") from None
+            time.sleep(0.2)
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import create_database, drop_database, free_port, peak_rss_mb  # noqa: E402 - the bench folder is on sys.path only now
+from common import create_database, drop_database, free_port, peak_rss_mb, wait_for_server  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.0799, 4.3247)
 
@@ -231,15 +230,7 @@ def main() -> None:
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("bench server did not start") from None
-                    time.sleep(0.2)
+            wait_for_server(port, server)
             time.sleep(1.0)
             warm = make_requests(300, pow_key, cells)
             bare_requests = make_requests(args.requests, pow_key, cells, 1_000_000)

@@ -40,7 +40,6 @@ import gzip
 import math
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import create_database, drop_database, free_port, peak_rss_mb  # noqa: E402 - the bench folder is on sys.path only now
+from common import create_database, drop_database, free_port, peak_rss_mb, wait_for_server  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.10, 5.12)  # Utrecht
 CELL_AREA_KM2 = 0.1053  # mean area of an H3 res-9 cell
@@ -702,15 +701,7 @@ def run_server(dsn: str, tmp: str, args: argparse.Namespace) -> Served:
     spawned = time.monotonic()
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)], env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("bench server did not start") from None
-                time.sleep(0.2)
+        wait_for_server(port, server)
         asyncio.run(wait_quiet(dsn, spawned, 6.0))
         return asyncio.run(serve_load(f"http://127.0.0.1:{port}", args, server.pid))
     finally:
