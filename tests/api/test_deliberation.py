@@ -433,3 +433,37 @@ async def test_near_duplicates_with_the_sentence_model(
     assert near.json()["duplicate_of"]["method"] == "embedding" and near.json()["duplicate_of"]["statement"] == 1
     other = await client.post(url, json={"text": "Bus stops should have emergency buttons"}, headers=me)
     assert other.status_code == 201
+
+
+async def test_groups_are_recomputed_after_enough_new_votes(
+    clean: asyncpg.Pool, hague: list[int], tmp_path: Path
+) -> None:
+    app = create_app(make_settings(tmp_path, nlp_model="lexical", recompute_votes=5), pool=clean)
+    engine = app.state.runtime.deliberation
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        staff = await moderator(http, clean)
+        discussion = await open_discussion(http, staff)
+        did = uuid.UUID(discussion)
+        me = await join(http, discussion)
+        await http.get(f"/v1/discussions/{discussion}/next", headers=me)
+        await engine.wait_recomputed()
+        async with clean.acquire() as conn:
+            assert tuple(await conn.fetchrow("select version, votes from opinion_snapshot")) == (1, 0)
+        for statement in range(1, 5):
+            await http.post(
+                f"/v1/discussions/{discussion}/votes", json={"statement": statement, "value": 1}, headers=me
+            )
+        engine._routing.clear()  # as after the reload interval
+        await http.get(f"/v1/discussions/{discussion}/next", headers=me)
+        await engine.wait_recomputed()
+        async with clean.acquire() as conn:
+            assert tuple(await conn.fetchrow("select version, votes from opinion_snapshot")) == (1, 0)  # 4 < 5
+        await http.post(f"/v1/discussions/{discussion}/votes", json={"statement": 5, "value": -1}, headers=me)
+        engine._routing.clear()
+        await http.get(f"/v1/discussions/{discussion}/next", headers=me)
+        await engine.wait_recomputed()
+        async with clean.acquire() as conn:
+            assert tuple(
+                await conn.fetchrow("select version, votes from opinion_snapshot where discussion = $1", did)
+            ) == (2, 5)
