@@ -303,9 +303,7 @@ def to_html(report: Report) -> str:
         parts.append("<table><tr><th>Statement</th><th class='n'>Value</th></tr>")
         for ranked in rows:
             direction = f" {e(ranked.direction)}" if ranked.direction else ""
-            parts.append(
-                f"<tr><td>{e(ranked.body)}</td><td class='n'>{fmt.format(ranked.value)}{direction}</td></tr>"
-            )
+            parts.append(f"<tr><td>{e(ranked.body)}</td><td class='n'>{fmt.format(ranked.value)}{direction}</td></tr>")
         parts.append("</table>")
     b = report.balance
     parts.append(
