@@ -48,7 +48,7 @@ from api.releases import routes as release_routes
 from api.releases.service import release_config
 from api.settings import Settings
 from api.staff import routes as staff_routes
-from chatbot.engine import Engine
+from chatbot.engine import Engine, Refused
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
@@ -491,6 +491,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
         middleware=[observe],
         exception_handlers={
             Problem: lambda r, e: problem_response(e),
+            Refused: deliberation_routes.handle_refused,
             HTTPException: handle_http_exception,
             asyncpg.PostgresConnectionError: handle_db_unavailable,
             asyncpg.CannotConnectNowError: handle_db_unavailable,

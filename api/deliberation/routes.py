@@ -24,7 +24,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, QueryParameter
 from msgspec import Meta
 
-from api.errors import DuplicateOf, Problem
+from api.errors import DuplicateOf, Problem, problem_response
 from api.staff import access
 from chatbot import report as reports
 from chatbot import repository as repo
@@ -192,6 +192,12 @@ PROBLEMS = {
 }
 
 
+def handle_refused(request: Request[Any, Any, Any], refused: Refused) -> Response[Any]:
+    """The app's exception handler for the engine's refusals: one place maps them to problems."""
+    discussion = request.path_params.get("discussion_id")
+    return problem_response(_problem(refused, discussion if isinstance(discussion, uuid.UUID) else None))
+
+
 def _problem(refused: Refused, discussion: uuid.UUID | None = None) -> Problem:
     status, slug, title = PROBLEMS[refused.kind]
     headers = {"WWW-Authenticate": 'Participant realm="straatstem"'} if status == 401 else None
@@ -251,16 +257,13 @@ async def get_discussion(state: State, discussion_id: FromPath[DiscussionId]) ->
         rows = await repo.discussions(conn, states=("open", "closed"), id=discussion_id)
     found = rows[0] if rows else None
     if found is None:
-        raise _problem(Refused("not-found", "no discussion with this id"))
+        raise Refused("not-found", "no discussion with this id")
     return Response(_discussion(found), headers=NO_STORE)
 
 
 async def join(state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[JoinIn]) -> Response[JoinOut]:
-    try:
-        async with pool(state).acquire() as conn:
-            token, _ = await engine(state).join(conn, discussion_id, skip_sensitive=data.skip_sensitive)
-    except Refused as refused:
-        raise _problem(refused) from None
+    async with pool(state).acquire() as conn:
+        token, _ = await engine(state).join(conn, discussion_id, skip_sensitive=data.skip_sensitive)
     joined = JoinOut(token=token, token_type="Participant")  # noqa: S106 (a scheme name, not a password)
     return Response(joined, status_code=201, headers=NO_STORE)
 
@@ -268,24 +271,18 @@ async def join(state: State, discussion_id: FromPath[DiscussionId], data: JSONBo
 async def set_preferences(
     state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[PreferencesIn], authorization: ParticipantHeader
 ) -> Response[None]:
-    try:
-        async with pool(state).acquire() as conn:
-            await engine(state).set_preferences(
-                conn, discussion_id, _token(authorization), skip_sensitive=data.skip_sensitive
-            )
-    except Refused as refused:
-        raise _problem(refused) from None
+    async with pool(state).acquire() as conn:
+        await engine(state).set_preferences(
+            conn, discussion_id, _token(authorization), skip_sensitive=data.skip_sensitive
+        )
     return Response(None, status_code=204, headers=NO_STORE)
 
 
 async def erase(
     state: State, discussion_id: FromPath[DiscussionId], authorization: ParticipantHeader
 ) -> Response[ErasureOut]:
-    try:
-        async with pool(state).acquire() as conn:
-            votes, statements = await engine(state).erase(conn, discussion_id, _token(authorization))
-    except Refused as refused:
-        raise _problem(refused) from None
+    async with pool(state).acquire() as conn:
+        votes, statements = await engine(state).erase(conn, discussion_id, _token(authorization))
     return Response(ErasureOut(votes_removed=votes, statements_removed=statements), headers=NO_STORE)
 
 
@@ -295,39 +292,30 @@ async def submit(
     data: JSONBody[StatementIn],
     authorization: ParticipantHeader,
 ) -> Response[StatementOut]:
-    try:
-        async with pool(state).acquire() as conn:
-            view = await engine(state).submit(conn, discussion_id, _token(authorization), data.text, data.language)
-    except Refused as refused:
-        raise _problem(refused, discussion_id) from None
+    async with pool(state).acquire() as conn:
+        view = await engine(state).submit(conn, discussion_id, _token(authorization), data.text, data.language)
     return Response(_statement(view), status_code=201, headers=NO_STORE)
 
 
 async def get_statement(
     state: State, discussion_id: FromPath[DiscussionId], statement_id: FromPath[int]
 ) -> Response[StatementOut]:
-    try:
-        async with pool(state).acquire() as conn:
-            row = await engine(state).discussion(conn, discussion_id)
-            view = await engine(state).statement(conn, discussion_id, statement_id)
-    except Refused as refused:
-        raise _problem(refused) from None
+    async with pool(state).acquire() as conn:
+        row = await engine(state).discussion(conn, discussion_id)
+        view = await engine(state).statement(conn, discussion_id, statement_id)
     visible = row["state"] != "draft" and (
         view.state == "accepted" or (view.state == "pending" and row["moderation"] == "post")
     )
     if not visible:
-        raise _problem(Refused("not-found", "no statement with this id in this discussion"))
+        raise Refused("not-found", "no statement with this id in this discussion")
     return Response(_statement(view), headers=NO_STORE)
 
 
 async def vote(
     state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[VoteIn], authorization: ParticipantHeader
 ) -> Response[None]:
-    try:
-        async with pool(state).acquire() as conn:
-            await engine(state).vote(conn, discussion_id, _token(authorization), data.statement, data.value)
-    except Refused as refused:
-        raise _problem(refused) from None
+    async with pool(state).acquire() as conn:
+        await engine(state).vote(conn, discussion_id, _token(authorization), data.statement, data.value)
     return Response(None, status_code=204, headers=NO_STORE)
 
 
@@ -338,11 +326,8 @@ async def flag(
     data: JSONBody[FlagIn],
     authorization: ParticipantHeader,
 ) -> Response[None]:
-    try:
-        async with pool(state).acquire() as conn:
-            await engine(state).flag(conn, discussion_id, _token(authorization), statement_id, data.reason)
-    except Refused as refused:
-        raise _problem(refused) from None
+    async with pool(state).acquire() as conn:
+        await engine(state).flag(conn, discussion_id, _token(authorization), statement_id, data.reason)
     return Response(None, status_code=204, headers=NO_STORE)
 
 
@@ -352,11 +337,8 @@ async def next_statement(
     authorization: ParticipantHeader,
     more: Annotated[bool, QueryParameter(description="Continue after the per-session cap")] = False,
 ) -> Response[NextOut]:
-    try:
-        async with pool(state).acquire() as conn:
-            result = await engine(state).next_statement(conn, discussion_id, _token(authorization), more=more)
-    except Refused as refused:
-        raise _problem(refused) from None
+    async with pool(state).acquire() as conn:
+        result = await engine(state).next_statement(conn, discussion_id, _token(authorization), more=more)
     return Response(_next(result), headers=NO_STORE)
 
 
@@ -385,7 +367,7 @@ async def _moderator(
     user = await access.authenticate(request, conn)
     row = await repo.discussion(conn, discussion)
     if row is None or row["municipality"] != user.municipality:
-        raise _problem(Refused("not-found", "no discussion with this id"))
+        raise Refused("not-found", "no discussion with this id")
     if user.role not in access.MODERATE:
         raise Problem(403, "forbidden", "Forbidden", "your role may not do this")
     await access.audit(conn, user, action, user.municipality, detail=str(discussion))
@@ -410,10 +392,7 @@ async def create(
     )
     async with pool(state).acquire() as conn:
         user = await access.authorize(request, conn, municipality=slug, roles=access.MODERATE)
-        try:
-            discussion_id = await engine(state).create(conn, slug, spec)
-        except Refused as refused:
-            raise _problem(refused) from None
+        discussion_id = await engine(state).create(conn, slug, spec)
         await access.audit(conn, user, "discussion.create", slug, detail=str(discussion_id))
         (found,) = await repo.discussions(conn, states=("draft",), id=discussion_id)
     return Response(_discussion(found), status_code=201, headers=NO_STORE)
@@ -434,10 +413,7 @@ def _transition(target: Literal["open", "closed"]) -> Callable[..., Any]:
     ) -> Response[None]:
         async with pool(state).acquire() as conn:
             await _moderator(request, conn, discussion_id, f"discussion.{target}")
-            try:
-                await engine(state).set_state(conn, discussion_id, target)
-            except Refused as refused:
-                raise _problem(refused) from None
+            await engine(state).set_state(conn, discussion_id, target)
         return Response(None, status_code=204, headers=NO_STORE)
 
     return handler
@@ -448,10 +424,7 @@ async def add_seeds(
 ) -> Response[list[StatementOut]]:
     async with pool(state).acquire() as conn:
         await _moderator(request, conn, discussion_id, "discussion.seed")
-        try:
-            views = await engine(state).add_statements(conn, discussion_id, data.statements)
-        except Refused as refused:
-            raise _problem(refused) from None
+        views = await engine(state).add_statements(conn, discussion_id, data.statements)
     return Response([_statement(v, staff=True) for v in views], status_code=201, headers=NO_STORE)
 
 
@@ -473,12 +446,9 @@ async def moderate(
 ) -> Response[StatementOut]:
     async with pool(state).acquire() as conn:
         await _moderator(request, conn, discussion_id, f"moderation.{data.state}")
-        try:
-            view = await engine(state).moderate(
-                conn, discussion_id, statement_id, state=data.state, reason=data.reason, sensitive=data.sensitive
-            )
-        except Refused as refused:
-            raise _problem(refused) from None
+        view = await engine(state).moderate(
+            conn, discussion_id, statement_id, state=data.state, reason=data.reason, sensitive=data.sensitive
+        )
     return Response(_statement(view, staff=True), headers=NO_STORE)
 
 
@@ -487,10 +457,7 @@ async def recompute(
 ) -> Response[RecomputeOut]:
     async with pool(state).acquire() as conn:
         await _moderator(request, conn, discussion_id, "groups.recompute")
-        try:
-            version, snap = await engine(state).recompute(conn, discussion_id)
-        except Refused as refused:
-            raise _problem(refused) from None
+        version, snap = await engine(state).recompute(conn, discussion_id)
     return Response(
         RecomputeOut(
             version=version,
