@@ -48,6 +48,7 @@ The lexical fallback (`LexicalEmbedder`)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -58,7 +59,7 @@ import os
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -74,6 +75,7 @@ __all__ = [
     "Duplicate",
     "Embedder",
     "LexicalEmbedder",
+    "ModelUnavailable",
     "NlpStatus",
     "TransformerEmbedder",
     "cold_start_groups",
@@ -81,6 +83,7 @@ __all__ = [
     "find_duplicate",
     "load_embedder",
     "normalise",
+    "offline_transformers",
     "shared_embedder",
 ]
 
@@ -140,7 +143,8 @@ class Embedder(Protocol):
 
 @dataclass(frozen=True)
 class NlpStatus:
-    """What `load_embedder` ended up with, for ``/readyz`` and the logs.
+    """What a model loader (`load_embedder`, and the toxicity and name loaders) ended up with,
+    for ``/readyz`` and the logs.
 
     ``model`` is the model's name when one is loaded and None for the lexical fallback; ``path`` is
     the directory that was tried (None when there was none); ``reason`` is "loaded" or why not:
@@ -288,6 +292,25 @@ def _max_length(model_dir: Path, tokenizer: Any, model_config: Any) -> int:
     return limit
 
 
+def length_batches(
+    tokenizer: Any, texts: Sequence[str], batch_size: int, max_length: int
+) -> Iterator[tuple[list[int], Any]]:
+    """Tokenised batches under ``torch.inference_mode()``, longest texts first so each batch pads
+    little; each comes with the input rows it holds, so results go back to input order."""
+    import torch
+
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            yield (
+                rows,
+                tokenizer(
+                    [texts[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+                ),
+            )
+
+
 class TransformerEmbedder:
     """A local transformers encoder with sentence-transformers pooling and L2 normalisation.
 
@@ -324,21 +347,9 @@ class TransformerEmbedder:
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        import torch
-
-        # Longest first, so each batch pads little; rows go back to input order at the end.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                batch = self._tokenizer(
-                    [texts[i] for i in rows],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
+        with self._lock:
+            for rows, batch in length_batches(self._tokenizer, texts, self.batch_size, self.max_length):
                 tokens = self._model(**batch).last_hidden_state.float()
                 out[rows] = self._pool(tokens, batch["attention_mask"]).numpy()
         return out
@@ -388,6 +399,61 @@ def _force_offline() -> None:
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
+class ModelUnavailable(Exception):
+    """Raised by `offline_transformers` when there is no usable model directory or library.
+
+    ``path`` is the directory that was tried (None when none was configured) and ``reason`` the
+    status text for it: "no model configured", "no model at <path>", "torch not installed",
+    "torch failed to import: <ExceptionClass>", "transformers not installed" or "transformers
+    failed to import: <ExceptionClass>"."""
+
+    def __init__(self, path: Path | None, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def offline_transformers(path: Path | str | None) -> Iterator[tuple[Path, Any]]:
+    """The steps every local model loader shares, as a context manager.
+
+    Resolves ``path`` (None or blank: "no model configured"; not a directory with a
+    ``config.json``: "no model at <path>", so a hub repository name is never handed to
+    transformers), forces offline mode, imports torch and transformers lazily, and yields
+    ``(model_dir, transformers)`` with transformers' progress bars switched off until the block
+    ends. Raises `ModelUnavailable` (before entering the block) when any of that fails; the
+    caller still has to pass ``local_files_only=True`` / ``use_safetensors=True`` and must not
+    set ``trust_remote_code``."""
+    if path is None or not str(path).strip():
+        raise ModelUnavailable(None, "no model configured")
+    model_dir = Path(path).expanduser()
+    if not (model_dir / "config.json").is_file():
+        raise ModelUnavailable(model_dir, f"no model at {model_dir}")
+
+    _force_offline()
+    try:
+        importlib.import_module("torch")
+    except ImportError:
+        raise ModelUnavailable(model_dir, "torch not installed") from None
+    except Exception as exc:  # a broken install: report it, do not take the service down
+        raise ModelUnavailable(model_dir, f"torch failed to import: {exc.__class__.__name__}") from exc
+    try:
+        transformers = importlib.import_module("transformers")
+    except ImportError:
+        raise ModelUnavailable(model_dir, "transformers not installed") from None
+    except Exception as exc:
+        raise ModelUnavailable(model_dir, f"transformers failed to import: {exc.__class__.__name__}") from exc
+
+    hf_logging: Any = transformers.utils.logging
+    progress_bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in the service's output
+    try:
+        yield model_dir, transformers
+    finally:
+        if progress_bars:
+            hf_logging.enable_progress_bar()
+
+
 def _fallback(path: Path | None, reason: str) -> tuple[Embedder, NlpStatus]:
     log.warning("nlp: using the lexical fallback (%s)", reason)
     return LexicalEmbedder(), NlpStatus(model=None, path=str(path) if path is not None else None, reason=reason)
@@ -405,51 +471,35 @@ def load_embedder(path: Path | str | None = None, *, use_default: bool = True) -
         if model_dir is None:
             why = "no model configured" + (f" and {PACKAGED_MODEL_PACKAGE} is not installed" if use_default else "")
             return _fallback(None, why)
-    if not (model_dir / "config.json").is_file():
-        return _fallback(model_dir, f"no model at {model_dir}")
 
-    _force_offline()
     try:
-        importlib.import_module("torch")
-    except ImportError:
-        return _fallback(model_dir, "torch not installed")
-    except Exception as exc:  # a broken install: report it, do not take the service down
-        return _fallback(model_dir, f"torch failed to import: {exc.__class__.__name__}")
-    try:
-        import transformers
-    except ImportError:
-        return _fallback(model_dir, "transformers not installed")
-    except Exception as exc:
-        return _fallback(model_dir, f"transformers failed to import: {exc.__class__.__name__}")
-
-    default = default_model_path()
-    is_packaged = default is not None and model_dir.resolve() == default.resolve()
-    name = PACKAGED_MODEL_NAME if is_packaged else model_dir.resolve().name
-    hf_logging: Any = transformers.utils.logging
-    progress_bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # no "Loading weights" bar in the service's output
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        model = transformers.AutoModel.from_pretrained(str(model_dir), local_files_only=True, use_safetensors=True)
-        model.eval()
-        hidden_size = int(model.config.hidden_size)
-        embedder = TransformerEmbedder(
-            name=name,
-            model_dir=model_dir,
-            tokenizer=tokenizer,
-            model=model,
-            pooling=_pooling_modes(model_dir, hidden_size),
-            max_length=_max_length(model_dir, tokenizer, model.config),
-        )
-        probe = embedder.embed(["probe", "a second, longer probe sentence"])  # fail now, not on the first request
-        if probe.shape != (2, embedder.dimensions) or not np.all(np.isfinite(probe)):
-            raise ModelConfigError("the model produced invalid embeddings")
-    except Exception as exc:  # anything at all: the lexical fallback keeps the service up
-        log.warning("nlp: model at %s failed to load", model_dir, exc_info=True)
-        return _fallback(model_dir, f"model failed to load: {exc.__class__.__name__}")
-    finally:
-        if progress_bars:
-            hf_logging.enable_progress_bar()
+        with offline_transformers(model_dir) as (model_dir, transformers):
+            default = default_model_path()
+            is_packaged = default is not None and model_dir.resolve() == default.resolve()
+            name = PACKAGED_MODEL_NAME if is_packaged else model_dir.resolve().name
+            try:
+                tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+                model = transformers.AutoModel.from_pretrained(
+                    str(model_dir), local_files_only=True, use_safetensors=True
+                )
+                model.eval()
+                hidden_size = int(model.config.hidden_size)
+                embedder = TransformerEmbedder(
+                    name=name,
+                    model_dir=model_dir,
+                    tokenizer=tokenizer,
+                    model=model,
+                    pooling=_pooling_modes(model_dir, hidden_size),
+                    max_length=_max_length(model_dir, tokenizer, model.config),
+                )
+                probe = embedder.embed(["probe", "a second, longer probe sentence"])  # fail now, not on first use
+                if probe.shape != (2, embedder.dimensions) or not np.all(np.isfinite(probe)):
+                    raise ModelConfigError("the model produced invalid embeddings")
+            except Exception as exc:  # anything at all: the lexical fallback keeps the service up
+                log.warning("nlp: model at %s failed to load", model_dir, exc_info=True)
+                return _fallback(model_dir, f"model failed to load: {exc.__class__.__name__}")
+    except ModelUnavailable as exc:
+        return _fallback(exc.path, exc.reason)
     log.info(
         "nlp: loaded %s from %s (%s, max %d tokens)", name, model_dir, "+".join(embedder.pooling), embedder.max_length
     )

@@ -31,14 +31,9 @@ from chatbot.nlp import (
     normalise,
     shared_embedder,
 )
+from tests.chatbot.tiny_models import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_VOCAB = [
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-    "meer", "licht", "in", "het", "park", "er", "moet", "komen", "de", "bij", "station", "politie",
-    "school", "les", "more", "light", "police", "the", "at", "night", "##en", "##s", "!", ".", ",",
-]  # fmt: skip
-
 LIGHTING = [
     "There should be more street lights in the park",
     "The tunnel under the railway is too dark at night",
@@ -59,30 +54,6 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 def interleave(a: list[str], b: list[str]) -> list[str]:
     return [text for pair in zip(a, b, strict=True) for text in pair]
-
-
-def build_tiny_model(folder: Path, *, max_positions: int = 64, seed: int = 0) -> Path:
-    """A random 2-layer BERT (hidden 32) with a 30-word vocabulary, saved like a real model."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(TINY_VOCAB) + "\n", encoding="utf-8")
-    # Positional on purpose: the first parameter is `vocab_file` in transformers 4 and `vocab` (a
-    # path or a dict) in 5, which silently ignores a `vocab_file=` keyword (every token is [UNK]).
-    BertTokenizer(str(vocab)).save_pretrained(str(folder))
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(TINY_VOCAB),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=max_positions,
-    )
-    BertModel(config).save_pretrained(str(folder))
-    return folder
 
 
 @pytest.fixture(scope="module")
