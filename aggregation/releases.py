@@ -173,6 +173,7 @@ values ($1, $2, $3, $4, $5, $6)
 """
 RELEASE_INSERT = "insert into release (municipality, audience, period, k, body) values ($1, $2, $3, $4, $5)"
 RELEASE_BODY = "select body from release where municipality = $1 and audience = $2 and period = $3"
+LATEST_PUBLIC = "select body from release where municipality = $1 and audience = 'public' order by period desc limit 1"
 RELEASE_BODIES = "select period, body from release where municipality = $1 and audience = $2 and period = any($3)"
 LEDGER_ROWS = """
 select audience, period, layer, epsilon, cap from epsilon_ledger
@@ -395,6 +396,12 @@ def compose_public(
 async def stored_body(conn: asyncpg.Connection, municipality: str, audience: Audience, period: str) -> bytes | None:
     body: bytes | None = await conn.fetchval(RELEASE_BODY, municipality, audience, period)
     return body
+
+
+async def latest_public(conn: asyncpg.Connection, municipality: str) -> PublicRelease | None:
+    """The municipality's most recent public release (what anyone may see), or None."""
+    body: bytes | None = await conn.fetchval(LATEST_PUBLIC, municipality)
+    return msgspec.json.decode(body, type=PublicRelease) if body is not None else None
 
 
 async def staff_releases(

@@ -52,7 +52,7 @@ from chatbot.engine import Engine, Refused
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 log = get_logger("straatstem.http")
 
 
@@ -267,18 +267,18 @@ async def healthz() -> Health:
 @get(
     "/readyz",
     tags=["ops"],
-    summary="Readiness: the database answers. `nlp` says which sentence model is loaded, or why the "
-    "lexical fallback is used (the service is ready either way)",
+    summary="Readiness: the database answers. `nlp`, `toxicity` and `names` say which language model is "
+    "loaded, or which documented fallback is used and why (the service is ready either way)",
 )
 async def readyz(state: State) -> Response[Health]:
     rt = runtime(state)
-    nlp_check = describe(rt.deliberation.nlp_status)
+    models = rt.deliberation.model_checks or {"nlp": describe(rt.deliberation.nlp_status)}
     try:
         async with rt.pool.acquire(timeout=2) as conn:
             await conn.fetchval("select 1", timeout=2)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        return Response(Health(status="unavailable", checks={"database": "down", "nlp": nlp_check}), status_code=503)
-    return Response(Health(status="ok", checks={"database": "ok", "nlp": nlp_check}))
+        return Response(Health(status="unavailable", checks={"database": "down", **models}), status_code=503)
+    return Response(Health(status="ok", checks={"database": "ok", **models}))
 
 
 @get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)

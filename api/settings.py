@@ -80,6 +80,9 @@ class Settings:
     recompute_votes: int = 50
     flag_threshold: int = 3
     nlp_model: str | None = None
+    toxicity_model: str | None = None
+    ner_model: str | None = None
+    actions_discussion: str | None = None
 
     def __post_init__(self) -> None:
         # Floors and ceilings hold for every way of building settings, not only the environment.
@@ -264,4 +267,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         flag_threshold=_int(env, "FLAG_THRESHOLD", 3, 1, 1000),
         # A local model folder, "lexical" for the fallback only, unset for the packaged model.
         nlp_model=(env.get(PREFIX + "NLP_MODEL") or "").strip() or None,
+        # Optional local transformers models; unset: the lexicon / the PII scrubber alone.
+        toxicity_model=(env.get(PREFIX + "TOXICITY_MODEL") or "").strip() or None,
+        ner_model=(env.get(PREFIX + "NER_MODEL") or "").strip() or None,
+        # The discussion the Rasa action server talks about when a conversation names none.
+        actions_discussion=(env.get(PREFIX + "ACTIONS_DISCUSSION") or "").strip() or None,
     )

@@ -39,7 +39,8 @@ import asyncpg
 import msgspec
 import numpy as np
 
-from chatbot import nlp, opinion, routing
+from chatbot import names as person_names
+from chatbot import nlp, opinion, routing, toxicity
 from chatbot import repository as repo
 from privacy import pii
 
@@ -55,7 +56,7 @@ _PARTICIPANT_ID_LIMIT = 2**53
 
 class Refused(Exception):
     """A request the engine will not carry out. `kind` is one of not-found, unauthorised,
-    not-open, invalid, duplicate, conflict; `detail` never echoes the text that was sent."""
+    not-open, invalid, duplicate, abusive, conflict; `detail` never echoes the text that was sent."""
 
     def __init__(self, kind: str, detail: str, *, duplicate: nlp.Duplicate | None = None) -> None:
         super().__init__(detail)
@@ -193,6 +194,25 @@ class StatementView:
     reject_reason: str | None = None
     flags: int = 0
     is_seed: bool = False
+    held: str | None = None
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A text after the PII scrubber (and the name model, when configured) and the toxicity
+    check: `text` is what may be stored, `found` the kinds of personal data removed."""
+
+    text: str
+    found: frozenset[pii.PiiKind]
+    toxicity: toxicity.ToxicityResult
+
+    @property
+    def hold(self) -> str | None:
+        """Why a statement with this text must wait for a moderator, if it must."""
+        if self.toxicity.verdict is toxicity.Verdict.DOUBT:
+            return "toxicity"
+        # A placeholder means personal data was removed, perhaps earlier in the conversation.
+        return "personal-data" if self.found or _PLACEHOLDER.search(self.text) else None
 
 
 @dataclass(frozen=True)
@@ -202,6 +222,30 @@ class Prepared:
     embedding: bytes | None
     personal_data_removed: bool
     sensitive: bool
+    hold: str | None = None
+    abusive: bool = False
+
+
+@dataclass(frozen=True)
+class SharedView:
+    statement: int
+    body: str
+    direction: Literal["agree", "disagree"]
+
+
+@dataclass(frozen=True)
+class Stance:
+    """Where a participant stands: the opinion group their votes are closest to (None before
+    groups exist or when no group fits), that group's size, the group count, and up to
+    `limit` of the group's representative statements the participant voted the same way on."""
+
+    votes: int
+    group: int | None
+    label: str | None
+    size: int
+    groups: int
+    shared: tuple[SharedView, ...]
+    exact: bool
 
 
 def token_hash(token: str) -> bytes:
@@ -224,6 +268,7 @@ def is_sensitive(normalised: str, terms: Sequence[str]) -> bool:
 
 
 _WHITESPACE = re.compile(r"\s+")
+_PLACEHOLDER = re.compile("|".join(re.escape(f"[{kind.value}]") for kind in pii.PiiKind))
 
 
 @dataclass
@@ -231,6 +276,10 @@ class Engine:
     config: Config
     embedder: nlp.Embedder
     nlp_status: nlp.NlpStatus
+    toxicity: toxicity.ToxicityChecker = field(default_factory=toxicity.LexiconChecker)
+    names: person_names.NameFinder | None = None
+    # What each language model is doing (loaded, or which fallback and why), for /readyz and reports.
+    model_checks: dict[str, str] = field(default_factory=dict)
     _routing: dict[uuid.UUID, RoutingState] = field(default_factory=dict)
     _refreshing: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
     _recomputing: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
@@ -238,26 +287,35 @@ class Engine:
 
     # --- text -------------------------------------------------------------------------------
 
+    def screen(self, texts: Sequence[str]) -> list[Screened]:
+        """PII first (the scrubber, then the name model), then toxicity on the scrubbed text:
+        nothing downstream, the toxicity model included, ever sees the personal data."""
+        scrubbed = [person_names.scrub(_WHITESPACE.sub(" ", text).strip(), self.names) for text in texts]
+        verdicts = self.toxicity.check([r.text for r in scrubbed]) if scrubbed else []
+        return [Screened(r.text, r.found, v) for r, v in zip(scrubbed, verdicts, strict=True)]
+
     def prepare(self, texts: Sequence[str], warning_terms: Sequence[str], *, limit: int) -> list[Prepared]:
-        """Scrub, normalise, embed and mark sensitive. PII is removed before anything else sees
+        """Screen, normalise, embed and mark sensitive. PII is removed before anything else sees
         the text, so neither the database nor the duplicate check ever holds it."""
-        scrubbed = [pii.scrub(_WHITESPACE.sub(" ", text).strip()) for text in texts]
-        for result in scrubbed:
+        screened = self.screen(texts)
+        for result in screened:
             if not result.text or len(result.text) > limit:
                 raise Refused("invalid", f"a statement must be 1 to {limit} characters")
         vectors: np.ndarray | None = None
-        if self.embedder.semantic and scrubbed:
-            vectors = np.asarray(self.embedder.embed([r.text for r in scrubbed]), dtype=np.float32)
+        if self.embedder.semantic and screened:
+            vectors = np.asarray(self.embedder.embed([r.text for r in screened]), dtype=np.float32)
         prepared = []
-        for i, result in enumerate(scrubbed):
+        for i, result in enumerate(screened):
             normalised = nlp.normalise(result.text)
             prepared.append(
                 Prepared(
                     body=result.text,
                     normalised=normalised,
                     embedding=vectors[i].tobytes() if vectors is not None else None,
-                    personal_data_removed=result.changed,
+                    personal_data_removed=bool(result.found),
                     sensitive=is_sensitive(normalised, warning_terms),
+                    hold=result.hold,
+                    abusive=result.toxicity.verdict is toxicity.Verdict.TOXIC,
                 )
             )
         return prepared
@@ -315,6 +373,7 @@ class Engine:
         state: str,
         is_seed: bool,
         language: str | None = None,
+        held: str | None = None,
     ) -> list[int]:
         unique: list[Prepared] = []
         seen: set[str] = set()
@@ -331,7 +390,21 @@ class Engine:
             conn,
             discussion,
             [
-                (i, author, p.body, p.normalised, p.embedding, model, language, state, None, p.sensitive, is_seed, None)
+                (
+                    i,
+                    author,
+                    p.body,
+                    p.normalised,
+                    p.embedding,
+                    model,
+                    language,
+                    state,
+                    None,
+                    p.sensitive,
+                    is_seed,
+                    None,
+                    held,
+                )
                 for i, p in zip(ids, unique, strict=True)
             ],
         )
@@ -348,7 +421,11 @@ class Engine:
             row = await repo.discussion(conn, discussion, lock=True)
             if row is None:
                 raise Refused("not-found", "no discussion with this id")
-            allowed = {"open": ("draft", "closed", "open"), "closed": ("open", "closed")}
+            allowed = {
+                "open": ("draft", "open", "paused", "closed"),
+                "paused": ("open", "paused"),
+                "closed": ("open", "paused", "closed"),
+            }
             if row["state"] not in allowed[state]:
                 raise Refused("conflict", f"a {row['state']} discussion cannot be {state}")
             await repo.set_state(conn, discussion, state)
@@ -413,8 +490,19 @@ class Engine:
     # --- statements and votes ---------------------------------------------------------------
 
     async def submit(
-        self, conn: asyncpg.Connection, discussion: uuid.UUID, token: str | None, text: str, language: str | None
+        self,
+        conn: asyncpg.Connection,
+        discussion: uuid.UUID,
+        token: str | None,
+        text: str,
+        language: str | None,
+        *,
+        allow_near_duplicate: bool = False,
     ) -> StatementView:
+        """A participant's statement. Refused when abusive (a threat; the toxicity check is
+        sure) or a duplicate (`allow_near_duplicate` lets an embedding-only match through: the
+        participant saw it and posts theirs anyway). Held for a moderator, whatever the
+        moderation mode, when the toxicity check is in doubt or personal data was removed."""
         row = await self.discussion(conn, discussion)
         if language is not None and language not in row["languages"]:
             raise Refused("invalid", "language must be one of the discussion's languages")
@@ -422,6 +510,8 @@ class Engine:
             raise Refused("invalid", f"a statement must be 1 to {MAX_STATEMENT_CHARS} characters")
         # Embedding is CPU work: off the event loop, like the duplicate check below.
         (prepared,) = await asyncio.to_thread(self.prepare, [text], row["warning_terms"], limit=MAX_STORED_CHARS)
+        if prepared.abusive:
+            raise Refused("abusive", "this statement reads as a threat or abuse; say what should change without it")
         async with conn.transaction():
             locked = await repo.discussion(conn, discussion, lock=True)
             assert locked is not None
@@ -430,12 +520,19 @@ class Engine:
             who = await self.participant(conn, discussion, token)
             candidates = await repo.duplicate_candidates(conn, discussion)
             duplicate = await asyncio.to_thread(self._duplicate, prepared, candidates)
-            if duplicate is not None:
+            if duplicate is not None and not (allow_near_duplicate and duplicate.method == "embedding"):
                 raise Refused("duplicate", "a statement like this one exists; vote on it instead", duplicate=duplicate)
             (id,) = await self._insert_prepared(
-                conn, discussion, [prepared], author=who["id"], state="pending", is_seed=False, language=language
+                conn,
+                discussion,
+                [prepared],
+                author=who["id"],
+                state="pending",
+                is_seed=False,
+                language=language,
+                held=prepared.hold,
             )
-        if locked["moderation"] == "post":
+        if locked["moderation"] == "post" and prepared.hold is None:
             self._routing.pop(discussion, None)
         view = await self.statement(conn, discussion, id)
         return StatementView(**{**view.__dict__, "personal_data_removed": prepared.personal_data_removed})
@@ -451,7 +548,8 @@ class Engine:
         who = await self.participant(conn, discussion, token)
         target = await repo.statement(conn, discussion, statement)
         visible = target is not None and (
-            target["state"] == "accepted" or (target["state"] == "pending" and row["moderation"] == "post")
+            target["state"] == "accepted"
+            or (target["state"] == "pending" and row["moderation"] == "post" and target["held"] is None)
         )
         if not visible:
             raise Refused("not-found", "no statement with this id is open for votes")
@@ -493,6 +591,35 @@ class Engine:
     async def moderation_queue(self, conn: asyncpg.Connection, discussion: uuid.UUID) -> list[StatementView]:
         await self.discussion(conn, discussion)
         return [_view(r) for r in await repo.moderation_queue(conn, discussion)]
+
+    # --- where a participant stands ---------------------------------------------------------
+
+    async def stance(
+        self, conn: asyncpg.Connection, discussion: uuid.UUID, participant: int, *, limit: int = 2
+    ) -> Stance:
+        """The participant's opinion group from the latest computation, or, when they are not
+        in it yet (fewer than 7 votes, or they voted since), the group whose representative
+        statements their votes agree with most (`exact` is False then). Only aggregates of
+        groups of at least the minimum size are ever quoted."""
+        votes = await repo.participant_votes(conn, discussion, participant)
+        _, snap = await self.snapshot(conn, discussion)
+        if snap.method != "opinion" or not snap.groups:
+            return Stance(len(votes), None, None, 0, 0, (), False)
+        groups = {g.id: g for g in snap.groups}
+        member = await repo.member_group(conn, discussion, participant)
+        exact = member in groups
+        if not exact:
+            member = closest_group(votes, snap.groups)
+        if member is None:
+            return Stance(len(votes), None, None, 0, len(groups), (), False)
+        group = groups[member]
+        same = [r for r in group.representative if votes.get(r.statement) == (1 if r.direction == "agree" else -1)][
+            :limit
+        ]
+        texts = await repo.bodies(conn, discussion, [r.statement for r in same])
+        shared = tuple(SharedView(r.statement, texts[r.statement], r.direction) for r in same if r.statement in texts)
+        label = group_label(sorted(groups).index(member))
+        return Stance(len(votes), member, label, group.size, len(groups), shared, exact)
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -690,6 +817,27 @@ class Engine:
         return stored["version"], msgspec.json.decode(stored["result"], type=Snapshot)
 
 
+def group_label(index: int) -> str:
+    """Groups are shown as A, B, C, ... in the order of their ids (as in the report)."""
+    return chr(ord("A") + index)
+
+
+def closest_group(votes: dict[int, int], groups: Sequence[GroupSummary]) -> int | None:
+    """The group whose representative statements the votes agree with most: +1 for each vote
+    in the group's direction, -1 for each against it, passes count nothing. None when no group
+    scores above zero; ties go to the larger group, then the lower id."""
+    best: tuple[int, int, int] | None = None
+    for group in groups:
+        score = 0
+        for rep in group.representative:
+            value = votes.get(rep.statement, 0)
+            score += value if rep.direction == "agree" else -value
+        key = (score, group.size, -group.id)
+        if score > 0 and (best is None or key > best):
+            best = key
+    return -best[2] if best is not None else None
+
+
 def _rep(r: opinion.Repness) -> RepStatement:
     return RepStatement(
         statement=r.statement,
@@ -716,4 +864,5 @@ def _view(row: asyncpg.Record) -> StatementView:
         reject_reason=row["reject_reason"],
         flags=row["flags"],
         is_seed=row["is_seed"],
+        held=row["held"],
     )

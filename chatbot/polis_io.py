@@ -94,6 +94,7 @@ async def import_folder(
                     False,
                     False,
                     None,
+                    None,
                 )
                 for c, p in zip(conversation.comments, prepared, strict=True)
             ],

@@ -21,7 +21,7 @@ import msgspec
 
 from chatbot import repository as repo
 from chatbot import routing
-from chatbot.engine import Engine, Refused, Snapshot
+from chatbot.engine import Engine, Refused, Snapshot, group_label
 
 TOP = 10
 
@@ -96,6 +96,8 @@ class Report(msgspec.Struct, kw_only=True):
     participation: Participation
     balance: Balance
     statements: list[ReportStatement]
+    # Which language models served this discussion's checks, or which fallback (degraded mode).
+    language_models: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 async def build(engine: Engine, conn: asyncpg.Connection, discussion: uuid.UUID) -> Report:
@@ -125,6 +127,7 @@ async def build(engine: Engine, conn: asyncpg.Connection, discussion: uuid.UUID)
         ],
         participation=_participation(people, snap),
         balance=_balance(shown, snap),
+        language_models=dict(engine.model_checks),
         statements=[
             ReportStatement(
                 id=r["id"],
@@ -266,6 +269,9 @@ def to_html(report: Report) -> str:
         f"<p>Discussion state: {e(report.state)}; moderation: {e(report.moderation)}-moderated; "
         f"groups computed by: {e(report.method)} (version {report.version}).</p>",
     ]
+    if report.language_models:
+        models = "; ".join(f"{name}: {value}" for name, value in sorted(report.language_models.items()))
+        parts.append(f"<p>Language models: {e(models)}.</p>")
     p = report.participation
     parts.append("<h2>Participation</h2><table>")
     for label, value in (
@@ -284,7 +290,8 @@ def to_html(report: Report) -> str:
     if not report.groups:
         parts.append("<p>No opinion groups yet: too few participants have voted enough.</p>")
     for g in report.groups:
-        parts.append(f"<h3>Group {g.id + 1}: {g.size} participants ({g.share:.0%})</h3><table>")
+        label = group_label(sorted(x.id for x in report.groups).index(g.id))
+        parts.append(f"<h3>Group {label}: {g.size} participants ({g.share:.0%})</h3><table>")
         parts.append("<tr><th>Representative statement</th><th>Group</th><th class='n'>Votes</th></tr>")
         for r in g.representative:
             parts.append(

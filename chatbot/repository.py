@@ -207,17 +207,22 @@ async def participant_rows(conn: asyncpg.Connection, discussion: uuid.UUID) -> l
 
 # --- statements -----------------------------------------------------------------------------
 
-STATEMENT_COLUMNS = "id, author, body, language, state, reject_reason, sensitive, flags, is_seed, external_ref"
+STATEMENT_COLUMNS = "id, author, body, language, state, reject_reason, sensitive, flags, is_seed, external_ref, held"
+
+# Statements routing may show and participants may vote on: accepted, or pending in a
+# post-moderated discussion while not held for a moderator and under the flag threshold ($2).
+VISIBLE = """(s.state = 'accepted'
+                    or (s.state = 'pending' and d.moderation = 'post' and s.held is null and s.flags < $2))"""
 
 
 async def insert_statements(conn: asyncpg.Connection, discussion: uuid.UUID, rows: Iterable[tuple[Any, ...]]) -> None:
     """rows: (id, author, body, normalised, embedding, embedding_model, language, state,
-    reject_reason, sensitive, is_seed, external_ref)."""
+    reject_reason, sensitive, is_seed, external_ref, held)."""
     await conn.executemany(
         """
         insert into statement (discussion, id, author, body, normalised, embedding, embedding_model, language,
-                               state, reject_reason, sensitive, is_seed, external_ref)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                               state, reject_reason, sensitive, is_seed, external_ref, held)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         """,
         [(discussion, *row) for row in rows],
     )
@@ -271,7 +276,8 @@ async def moderate(
 ) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
         f"""
-        update statement set state = $3, reject_reason = $4, sensitive = coalesce($5, sensitive)
+        update statement set state = $3, reject_reason = $4, sensitive = coalesce($5, sensitive),
+                             held = case when $3 = 'accepted' then null else held end
          where discussion = $1 and id = $2
         returning {STATEMENT_COLUMNS}
         """,  # noqa: S608
@@ -379,16 +385,14 @@ async def members(conn: asyncpg.Connection, discussion: uuid.UUID) -> list[int]:
 async def visible_statements(
     conn: asyncpg.Connection, discussion: uuid.UUID, flag_threshold: int
 ) -> list[asyncpg.Record]:
-    """Statements routing may show (accepted, or pending in a post-moderated discussion while
-    under the flag threshold), with their bodies."""
+    """Statements routing may show (`VISIBLE`), with their bodies."""
     return list(
         await conn.fetch(
-            """
+            f"""
             select s.id, s.body from statement s join discussion d on d.id = s.discussion
-             where s.discussion = $1
-               and (s.state = 'accepted' or (s.state = 'pending' and d.moderation = 'post' and s.flags < $2))
+             where s.discussion = $1 and {VISIBLE}
              order by s.id
-            """,
+            """,  # noqa: S608
             discussion,
             flag_threshold,
         )
@@ -396,11 +400,10 @@ async def visible_statements(
 
 
 async def vote_counts(conn: asyncpg.Connection, discussion: uuid.UUID, flag_threshold: int) -> list[asyncpg.Record]:
-    """Per statement routing can show: agrees, disagrees, passes (accepted, or pending in a
-    post-moderated discussion while under the flag threshold)."""
+    """Per statement routing can show (`VISIBLE`): agrees, disagrees, passes."""
     return list(
         await conn.fetch(
-            """
+            f"""
             select s.id, s.sensitive,
                    count(v.value) filter (where v.value = 1) as agree,
                    count(v.value) filter (where v.value = -1) as disagree,
@@ -408,11 +411,10 @@ async def vote_counts(conn: asyncpg.Connection, discussion: uuid.UUID, flag_thre
               from statement s
               join discussion d on d.id = s.discussion
               left join vote v on v.discussion = s.discussion and v.statement = s.id
-             where s.discussion = $1
-               and (s.state = 'accepted' or (s.state = 'pending' and d.moderation = 'post' and s.flags < $2))
+             where s.discussion = $1 and {VISIBLE}
              group by s.id, s.sensitive
              order by s.id
-            """,
+            """,  # noqa: S608
             discussion,
             flag_threshold,
         )
@@ -480,3 +482,49 @@ async def try_lock(conn: asyncpg.Connection, discussion: uuid.UUID) -> bool:
         "select pg_try_advisory_xact_lock(hashtextextended('opinion:' || $1::uuid::text, 0))", discussion
     )
     return locked
+
+
+# --- conversation ---------------------------------------------------------------------------
+
+
+async def chat_state(
+    conn: asyncpg.Connection, discussion: uuid.UUID, participant: int, *, lock: bool = False
+) -> bytes | None:
+    """The participant's encoded chat state; `lock` holds the row until the transaction ends,
+    so two messages of one participant are answered one after the other."""
+    query = "select state from chat_state where discussion = $1 and participant = $2"
+    state: bytes | None = await conn.fetchval(query + (" for update" if lock else ""), discussion, participant)
+    return state
+
+
+async def put_chat_state(conn: asyncpg.Connection, discussion: uuid.UUID, participant: int, state: bytes) -> None:
+    await conn.execute(
+        """
+        insert into chat_state (discussion, participant, state) values ($1, $2, $3)
+        on conflict (discussion, participant) do update set state = excluded.state
+        """,
+        discussion,
+        participant,
+        state,
+    )
+
+
+async def participant_votes(conn: asyncpg.Connection, discussion: uuid.UUID, participant: int) -> dict[int, int]:
+    rows = await conn.fetch(
+        "select statement, value from vote where discussion = $1 and participant = $2", discussion, participant
+    )
+    return {r["statement"]: r["value"] for r in rows}
+
+
+async def member_group(conn: asyncpg.Connection, discussion: uuid.UUID, participant: int) -> int | None:
+    group: int | None = await conn.fetchval(
+        "select group_id from opinion_member where discussion = $1 and participant = $2", discussion, participant
+    )
+    return group
+
+
+async def bodies(conn: asyncpg.Connection, discussion: uuid.UUID, ids: Sequence[int]) -> dict[int, str]:
+    rows = await conn.fetch(
+        "select id, body from statement where discussion = $1 and id = any($2::int[])", discussion, list(ids)
+    )
+    return {r["id"]: r["body"] for r in rows}
