@@ -26,6 +26,7 @@ from msgspec import Meta
 
 from api.errors import DuplicateOf, Problem, problem_response
 from api.staff import access
+from chatbot import dialogue
 from chatbot import report as reports
 from chatbot import repository as repo
 from chatbot.engine import MAX_STATEMENT_CHARS, DiscussionSpec, Engine, NextStatement, Refused, StatementView
@@ -76,7 +77,7 @@ class DiscussionOut(msgspec.Struct, kw_only=True):
     languages: list[str]
     area: list[str]
     moderation: str
-    state: Literal["draft", "open", "closed"]
+    state: Literal["draft", "open", "paused", "closed"]
     participants: int
     statements: int
 
@@ -113,6 +114,10 @@ class StatementOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     reject_reason: str | None = None
     flags: int | None = None
     seed: bool | None = None
+    held: Annotated[
+        Literal["toxicity", "personal-data"] | None,
+        Meta(description="Staff only: why it waits for a moderator whatever the moderation mode"),
+    ] = None
 
 
 class SeedIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -155,6 +160,24 @@ class NextOut(msgspec.Struct, kw_only=True):
     can_continue: bool
 
 
+Payload = Literal[
+    "start", "vote", "skip", "yes", "no", "edit", "restart", "agree", "disagree", "pass", "existing", "anyway", "more",
+    "write", "stand", "stop", "help", "delete", "language", "figures",
+]  # fmt: skip
+
+
+class ChatIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    text: Annotated[str, Meta(max_length=dialogue.MAX_INPUT_CHARS, description="What the participant typed")] | None = (
+        None
+    )
+    reply: Annotated[Payload, Meta(description="The payload of a quick reply the participant chose")] | None = None
+    language: Annotated[Language, Meta(description="Switch the conversation to this language")] | None = None
+
+
+class ChatOut(msgspec.Struct, kw_only=True):
+    messages: list[dialogue.BotMessage]
+
+
 class RecomputeOut(msgspec.Struct, kw_only=True):
     version: int
     method: Literal["opinion", "text", "none"]
@@ -189,6 +212,7 @@ PROBLEMS = {
     "invalid": (400, "invalid-request", "Invalid request"),
     "conflict": (409, "conflict", "Conflict"),
     "duplicate": (409, "duplicate-statement", "Duplicate statement"),
+    "abusive": (422, "abusive-statement", "Statement refused"),
 }
 
 
@@ -222,6 +246,7 @@ def _statement(view: StatementView, *, staff: bool = False) -> StatementOut:
         reject_reason=view.reject_reason if staff else None,
         flags=view.flags if staff else None,
         seed=view.is_seed if staff else None,
+        held=view.held if staff else None,  # type: ignore[arg-type]
     )
 
 
@@ -254,7 +279,7 @@ async def list_open(
 
 async def get_discussion(state: State, discussion_id: FromPath[DiscussionId]) -> Response[DiscussionOut]:
     async with pool(state).acquire() as conn:
-        rows = await repo.discussions(conn, states=("open", "closed"), id=discussion_id)
+        rows = await repo.discussions(conn, states=("open", "paused", "closed"), id=discussion_id)
     found = rows[0] if rows else None
     if found is None:
         raise Refused("not-found", "no discussion with this id")
@@ -304,7 +329,7 @@ async def get_statement(
         row = await engine(state).discussion(conn, discussion_id)
         view = await engine(state).statement(conn, discussion_id, statement_id)
     visible = row["state"] != "draft" and (
-        view.state == "accepted" or (view.state == "pending" and row["moderation"] == "post")
+        view.state == "accepted" or (view.state == "pending" and row["moderation"] == "post" and view.held is None)
     )
     if not visible:
         raise Refused("not-found", "no statement with this id in this discussion")
@@ -340,6 +365,24 @@ async def next_statement(
     async with pool(state).acquire() as conn:
         result = await engine(state).next_statement(conn, discussion_id, _token(authorization), more=more)
     return Response(_next(result), headers=NO_STORE)
+
+
+async def chat(
+    state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[ChatIn], authorization: ParticipantHeader
+) -> Response[ChatOut]:
+    if data.text is not None and data.reply is not None:
+        raise Refused("invalid", "send either text or reply, not both")
+    async with pool(state).acquire() as conn:
+        messages = await dialogue.converse(
+            engine(state),
+            conn,
+            discussion_id,
+            _token(authorization),
+            text=data.text,
+            reply=data.reply,
+            language=data.language,
+        )
+    return Response(ChatOut(messages=messages), headers=NO_STORE)
 
 
 def _next(result: NextStatement) -> NextOut:
@@ -403,11 +446,11 @@ async def staff_list(
 ) -> Response[list[DiscussionOut]]:
     async with pool(state).acquire() as conn:
         await access.authorize(request, conn, municipality=slug, roles=access.MODERATE)
-        rows = await repo.discussions(conn, municipality=slug, states=("draft", "open", "closed"))
+        rows = await repo.discussions(conn, municipality=slug, states=("draft", "open", "paused", "closed"))
     return Response([_discussion(r) for r in rows], headers=NO_STORE)
 
 
-def _transition(target: Literal["open", "closed"]) -> Callable[..., Any]:
+def _transition(target: Literal["open", "paused", "closed"]) -> Callable[..., Any]:
     async def handler(
         state: State, request: Request[Any, Any, Any], discussion_id: FromPath[DiscussionId]
     ) -> Response[None]:
@@ -558,6 +601,15 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             security=participant,
             responses=problems(400, 401, 404, 503),
         )(flag),
+        post(
+            f"{base}/chat",
+            tags=tags,
+            summary="Chat with the deliberation bot: send text or a quick-reply payload (or neither, to resume); "
+            "the answer is the bot's messages with quick replies",
+            status_code=200,
+            security=participant,
+            responses=problems(400, 401, 404, 503),
+        )(chat),
         get(
             f"{base}/next",
             tags=tags,
@@ -597,6 +649,15 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             responses=staff_problems,
             operation_id="closeDiscussion",
         )(_transition("closed")),
+        post(
+            f"{base}/pause",
+            tags=staff_tags,
+            summary="Pause the discussion: it stays readable, but takes no joins, statements or votes until reopened",
+            status_code=204,
+            security=bearer,
+            responses=staff_problems,
+            operation_id="pauseDiscussion",
+        )(_transition("paused")),
         post(
             f"{base}/seed-statements",
             tags=staff_tags,
