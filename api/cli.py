@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations and exit")
 
+    actions = sub.add_parser("actions", help="serve the Rasa custom actions (rasa-sdk action server)")
+    actions.add_argument("--host", default="127.0.0.1")
+    actions.add_argument("--port", type=int, default=5055)
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI 3.1 document and test vectors of the mobile contract")
     openapi.add_argument("--output", "-o", type=Path, default=Path("mobile-contract"), help="contract folder")
 
@@ -153,6 +157,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     slog.configure(settings.log_level, settings.log_json)
     if args.command in ("serve", "demo"):
         _serve(settings, args.host, args.port, demo=args.command == "demo", workers=args.workers)
+        return 0
+    if args.command == "actions":
+        from api.deliberation import actions as action_server
+
+        action_server.serve(settings, args.host, args.port)
         return 0
     if args.command == "migrate":
         applied = asyncio.run(_with_database(settings, db.migrate))
