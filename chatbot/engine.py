@@ -324,17 +324,15 @@ class Engine:
         """nlp.find_duplicate against the stored statements, reusing their stored embeddings
         when every one was made by the current model."""
         pairs = [(r["id"], r["body"]) for r in candidates]
-        vectors = None
-        if (
-            self.embedder.semantic
-            and candidates
-            and all(r["embedding"] is not None and r["embedding_model"] == self.embedder.name for r in candidates)
-        ):
-            vectors = np.frombuffer(b"".join(r["embedding"] for r in candidates), dtype=np.float32).reshape(
-                len(candidates), -1
-            )
+        vectors = self._stored_vectors(candidates) if self.embedder.semantic else None
+        query = np.frombuffer(prepared.embedding, dtype=np.float32) if prepared.embedding is not None else None
         return nlp.find_duplicate(
-            prepared.body, pairs, self.embedder, threshold=self.config.duplicate_threshold, candidate_vectors=vectors
+            prepared.body,
+            pairs,
+            self.embedder,
+            threshold=self.config.duplicate_threshold,
+            candidate_vectors=vectors,
+            query_vector=query,
         )
 
     # --- discussions ------------------------------------------------------------------------
@@ -737,7 +735,13 @@ class Engine:
         arrays = await repo.vote_arrays(conn, discussion)
         previous = frozenset(await repo.members(conn, discussion))
         snap, members, votes = await asyncio.to_thread(
-            self._compute, visible, arrays, previous, row["seed"], [r["body"] for r in statements]
+            self._compute,
+            visible,
+            arrays,
+            previous,
+            row["seed"],
+            [r["body"] for r in statements],
+            self._stored_vectors(statements),
         )
         encoded = msgspec.json.encode(snap)
         async with conn.transaction():
@@ -749,6 +753,12 @@ class Engine:
         self._routing.pop(discussion, None)
         return version, snap
 
+    def _stored_vectors(self, rows: Sequence[asyncpg.Record]) -> np.ndarray | None:
+        """The stored embeddings of `rows` when every one was made by the current model."""
+        if not rows or not all(r["embedding"] is not None and r["embedding_model"] == self.embedder.name for r in rows):
+            return None
+        return np.frombuffer(b"".join(r["embedding"] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+
     def _compute(
         self,
         statements: list[int],
@@ -756,6 +766,7 @@ class Engine:
         previous: frozenset[int],
         seed: int,
         texts: list[str],
+        vectors: np.ndarray | None = None,
     ) -> tuple[Snapshot, list[tuple[int, int]], int]:
         """The snapshot, the group memberships and the number of votes counted."""
         matrix = opinion.VoteMatrix.from_arrays(*arrays, columns=statements)
@@ -794,7 +805,7 @@ class Engine:
                 silhouettes=dict(result.k_silhouettes),
             )
             return snap, sorted(result.assignment.items()), votes
-        labels = nlp.cold_start_groups(texts, self.embedder, seed=seed) if texts else []
+        labels = nlp.cold_start_groups(texts, self.embedder, seed=seed, vectors=vectors) if texts else []
         snap = Snapshot(
             method="text" if texts else "none",
             seed=seed,

@@ -539,6 +539,7 @@ def find_duplicate(
     *,
     threshold: float = NEAR_DUPLICATE_THRESHOLD,
     candidate_vectors: np.ndarray | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> Duplicate | None:
     """The existing statement ``text`` duplicates, or None.
 
@@ -550,7 +551,8 @@ def find_duplicate(
     merely shares words.
 
     ``candidate_vectors`` may hold the candidates' embeddings from the same embedder (one row per
-    candidate, same order), so they need not be recomputed on every call."""
+    candidate, same order), and ``query_vector`` the embedding of ``text``, so neither need be
+    recomputed on every call."""
     if not candidates:
         return None
     verbatim = _verbatim(text)
@@ -565,7 +567,9 @@ def find_duplicate(
     if not embedder.semantic:
         return None
 
-    query = embedder.embed([text])
+    query = (
+        embedder.embed([text]) if query_vector is None else np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+    )
     if candidate_vectors is None:
         vectors = embedder.embed([candidate for _, candidate in candidates])
     else:
@@ -584,7 +588,14 @@ def find_duplicate(
 # ------------------------------------------------------------------------------ cold-start groups
 
 
-def cold_start_groups(texts: Sequence[str], embedder: Embedder, *, max_groups: int = 5, seed: int = 0) -> list[int]:
+def cold_start_groups(
+    texts: Sequence[str],
+    embedder: Embedder,
+    *,
+    max_groups: int = 5,
+    seed: int = 0,
+    vectors: np.ndarray | None = None,
+) -> list[int]:
     """Group statements by their text, for routing before enough votes exist to find opinion groups.
 
     k-means (scikit-learn, ``random_state=seed``, 10 initialisations) on the embeddings, for each
@@ -595,14 +606,15 @@ def cold_start_groups(texts: Sequence[str], embedder: Embedder, *, max_groups: i
 
     With fewer than 3 texts (or fewer than 2 distinct embeddings) there is nothing to choose
     between, and every text is in group 0. Like Polis's group count, this never answers "one
-    group": with 3 or more distinguishable texts there are at least 2 groups."""
+    group": with 3 or more distinguishable texts there are at least 2 groups. ``vectors`` may hold
+    the texts' embeddings from ``embedder`` (one row per text), so they need not be recomputed."""
     n = len(texts)
     if n < 3:
         return [0] * n
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    vectors = np.asarray(embedder.embed(texts), dtype=np.float64)
+    vectors = np.asarray(embedder.embed(texts) if vectors is None else vectors, dtype=np.float64)
     distinct = len(np.unique(np.round(vectors, 6), axis=0))
     highest = min(max_groups, n - 1, distinct)
     if highest < 2:

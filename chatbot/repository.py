@@ -385,11 +385,12 @@ async def members(conn: asyncpg.Connection, discussion: uuid.UUID) -> list[int]:
 async def visible_statements(
     conn: asyncpg.Connection, discussion: uuid.UUID, flag_threshold: int
 ) -> list[asyncpg.Record]:
-    """Statements routing may show (`VISIBLE`), with their bodies."""
+    """Statements routing may show (`VISIBLE`), with their bodies and stored embeddings."""
     return list(
         await conn.fetch(
             f"""
-            select s.id, s.body from statement s join discussion d on d.id = s.discussion
+            select s.id, s.body, s.embedding, s.embedding_model
+              from statement s join discussion d on d.id = s.discussion
              where s.discussion = $1 and {VISIBLE}
              order by s.id
             """,  # noqa: S608
