@@ -478,3 +478,58 @@ async def test_configured_models_serve_the_chat_and_readyz_reports_them(
         checks = ready.json()["checks"]
         assert checks["toxicity"] == f"lexicon only (no model at {tmp_path / 'missing'})"
         assert checks["names"] == "PII scrubber only (no model configured)"
+
+
+async def test_where_do_i_stand_names_the_closest_group_and_what_they_share(
+    http: Client, clean: asyncpg.Pool, hague: list[int]
+) -> None:
+    from tests.api.test_deliberation import simulate_votes
+
+    discussion, staff = await start(http, clean)
+    await simulate_votes(http, discussion, 24)  # two camps of 12: odd statements vs even statements
+    assert (await http.post(f"/v1/discussions/{discussion}/groups", headers=staff)).status_code == 200
+    headers = await join(http, discussion)
+    for statement in (3, 5, 7, 4):  # with the camp that agrees with odd statements
+        value = 1 if statement % 2 else -1
+        voted = await http.post(
+            f"/v1/discussions/{discussion}/votes", json={"statement": statement, "value": value}, headers=headers
+        )
+        assert voted.status_code == 204
+    me = Chat(http, discussion, headers)
+    await me.send()
+    stood = texts(await me.send("waar sta ik"))
+    assert "Je stemmen liggen het dichtst bij groep " in stood and "(12 mensen), die het ook " in stood
+    assert "Er zijn 2 meningsgroepen in dit gesprek." in stood
+    # Quoted: only representative statements this participant voted on the group's way.
+    quoted = [i for i, body in enumerate(SEEDS, start=1) if f"“{body}”" in stood]
+    assert quoted and set(quoted) <= {3, 5, 7, 4}
+    for i in quoted:
+        assert (f"oneens dat “{SEEDS[i - 1]}”" in stood) == (i == 4)
+
+
+async def test_near_duplicate_offer_with_the_sentence_model(
+    clean: asyncpg.Pool, tmp_path: Path, hague: list[int]
+) -> None:
+    async with serving(clean, tmp_path, nlp_model=None) as (http, _):  # the packaged all-MiniLM-L6-v2
+        nlp = (await http.get("/readyz")).json()["checks"]["nlp"]
+        if not nlp.startswith("model "):
+            pytest.skip(f"no sentence model: {nlp}")
+        discussion, _ = await start(http, clean, languages=["en"], seed_statements=EN_SEEDS, moderation="post")
+        first = Chat(http, discussion, await join(http, discussion))
+        await to_position(first)
+        await first.send("The park needs more street lights")
+        await first.send(reply="skip")
+        offered = await first.send(reply="yes")
+        assert f"Someone said something close to this: “{EN_SEEDS[0]}”" in texts(offered)
+        assert payloads(offered) == ["existing", "anyway", "edit"]
+        posted = await first.send(reply="anyway")
+        assert "Your statement has been posted." in texts(posted)
+
+        second = Chat(http, discussion, await join(http, discussion))
+        await to_position(second)
+        await second.send("More street lighting is needed in the park")
+        await second.send(reply="skip")
+        offered = await second.send(reply="yes")
+        assert "Someone said something close to this" in texts(offered)
+        agreed = await second.send(reply="existing")
+        assert "Noted: you agree with it." in texts(agreed)
