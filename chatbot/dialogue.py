@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import asyncpg
@@ -243,7 +243,6 @@ class Dialogue:
     discussion: asyncpg.Record
     participant: int
     token: str
-    _notes: list[BotMessage] = field(default_factory=list)
 
     @property
     def id(self) -> uuid.UUID:

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -79,7 +78,6 @@ class Services:
     default_discussion: uuid.UUID | None = None
     pool: asyncpg.Pool | None = None
     engine: Engine | None = None
-    cleanup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
