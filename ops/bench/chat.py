@@ -206,7 +206,7 @@ def main() -> None:
             if embedded is not None:
                 embedded.stop()
             elif os.environ.get("DATABASE_URL"):
-                asyncio.run(drop_database(dsn))
+                asyncio.run(drop_database(os.environ["DATABASE_URL"], dsn))
 
     print(
         f"chat benchmark: {args.participants} participants, {args.statements} seed statements, sentence model: "
