@@ -22,7 +22,6 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import create_database, drop_database, free_port, peak_rss_mb, wait_for_server
+from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env
 from litestar import Request, Response, post
 
 SLUG = "bench"
@@ -167,25 +166,11 @@ def main() -> None:
         return
     model = None if args.model == "packaged" else args.model
 
-    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp:
-        dsn, embedded = asyncio.run(create_database(Path(tmp)))
-        server = None
-        try:
-            discussion = asyncio.run(prepare(dsn, model, args.statements))
-            port = free_port()
-            env = dict(
-                os.environ,
-                DATABASE_URL=dsn,
-                STRAATSTEM_SECRET_KEY=secrets.token_hex(32),
-                STRAATSTEM_DATA_DIR=tmp,
-                STRAATSTEM_LOG_LEVEL="WARNING",
-                STRAATSTEM_RUN_JOBS="false",
-                STRAATSTEM_SESSION_PROMPTS="500",
-            )
-            if model is not None:
-                env["STRAATSTEM_NLP_MODEL"] = model
-            server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env)
-            wait_for_server(port, server)
+    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp, fresh_database(Path(tmp)) as dsn:
+        discussion = asyncio.run(prepare(dsn, model, args.statements))
+        port = free_port()
+        env = server_env(dsn, tmp, SESSION_PROMPTS="500", **({"NLP_MODEL": model} if model is not None else {}))
+        with bench_server([sys.executable, __file__, "--serve", str(port)], port, env) as server:
             base = f"http://127.0.0.1:{port}"
             with urllib.request.urlopen(f"{base}/readyz", timeout=10) as ready:  # noqa: S310 (our own server)
                 nlp_check = json.loads(ready.read())["checks"]["nlp"]
@@ -199,14 +184,6 @@ def main() -> None:
                 ),
             }
             rss = peak_rss_mb(server.pid)
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait(timeout=20)
-            if embedded is not None:
-                embedded.stop()
-            elif os.environ.get("DATABASE_URL"):
-                asyncio.run(drop_database(os.environ["DATABASE_URL"], dsn))
 
     print(
         f"chat benchmark: {args.participants} participants, {args.statements} seed statements, sentence model: "

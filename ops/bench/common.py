@@ -1,13 +1,16 @@
-"""Helpers the benchmarks share: a fresh database, a free local port and the server's peak
-resident memory."""
+"""Helpers the benchmarks share: a fresh database (dropped afterwards), the bench server's
+environment and lifetime, a free local port and the server's peak resident memory."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -77,3 +80,44 @@ async def drop_database(base: str, dsn: str) -> None:
         await conn.execute(f'drop database if exists "{name}" with (force)')
     finally:
         await conn.close()
+
+
+@contextlib.contextmanager
+def fresh_database(data_dir: Path) -> Iterator[str]:
+    """The DSN of a fresh database for one run (`create_database`); afterwards the embedded
+    server is stopped, or the database is dropped from the server in DATABASE_URL."""
+    dsn, embedded = asyncio.run(create_database(data_dir))
+    try:
+        yield dsn
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        else:
+            asyncio.run(drop_database(os.environ["DATABASE_URL"], dsn))
+
+
+def server_env(dsn: str, data_dir: Path | str, **settings: str) -> dict[str, str]:
+    """The bench server's environment: this database, a random secret, quiet logs, no
+    background jobs during measurements, plus `settings` (names without the STRAATSTEM_ prefix)."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=dsn,
+        STRAATSTEM_SECRET_KEY=secrets.token_hex(32),
+        STRAATSTEM_DATA_DIR=str(data_dir),
+        STRAATSTEM_LOG_LEVEL="WARNING",
+        STRAATSTEM_RUN_JOBS="false",
+    )
+    env.update({f"STRAATSTEM_{name}": value for name, value in settings.items()})
+    return env
+
+
+@contextlib.contextmanager
+def bench_server(command: list[str], port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """The server process of a bench, accepting connections on `port`; terminated afterwards."""
+    server = subprocess.Popen(command, env=env)
+    try:
+        wait_for_server(port, server)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -22,7 +22,6 @@ import os
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import create_database, drop_database, free_port, peak_rss_mb, wait_for_server
+from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env
 
 SLUG = "bench"
 
@@ -188,28 +187,14 @@ def main() -> None:
         serve(args.serve)
         return
 
-    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp:
-        dsn, embedded = asyncio.run(create_database(Path(tmp)))
-        server = None
-        try:
-            started = time.perf_counter()
-            discussion, tokens = asyncio.run(prepare(dsn, args.participants, args.statements, args.density))
-            setup = time.perf_counter() - started
-            reads, recomputes, snap = asyncio.run(time_recompute(dsn, discussion, args.rounds))
-            port = free_port()
-            env = dict(
-                os.environ,
-                DATABASE_URL=dsn,
-                STRAATSTEM_SECRET_KEY=secrets.token_hex(32),
-                STRAATSTEM_DATA_DIR=tmp,
-                STRAATSTEM_LOG_LEVEL="WARNING",
-                STRAATSTEM_RUN_JOBS="false",
-                STRAATSTEM_NLP_MODEL="lexical",
-                STRAATSTEM_SESSION_PROMPTS="500",
-                STRAATSTEM_RECOMPUTE_VOTES="1000000",
-            )
-            server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env)
-            wait_for_server(port, server)
+    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp, fresh_database(Path(tmp)) as dsn:
+        started = time.perf_counter()
+        discussion, tokens = asyncio.run(prepare(dsn, args.participants, args.statements, args.density))
+        setup = time.perf_counter() - started
+        reads, recomputes, snap = asyncio.run(time_recompute(dsn, discussion, args.rounds))
+        port = free_port()
+        env = server_env(dsn, tmp, NLP_MODEL="lexical", SESSION_PROMPTS="500", RECOMPUTE_VOTES="1000000")
+        with bench_server([sys.executable, __file__, "--serve", str(port)], port, env) as server:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(load(base, discussion, tokens, 300, args.flat_out, 0))  # warm-up
             runs = {
@@ -221,14 +206,6 @@ def main() -> None:
                 ),
             }
             rss = peak_rss_mb(server.pid)
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait(timeout=20)
-            if embedded is not None:
-                embedded.stop()
-            elif os.environ.get("DATABASE_URL"):
-                asyncio.run(drop_database(os.environ["DATABASE_URL"], dsn))
 
     database = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded (pgserver)"
     votes = int(args.participants * args.statements * args.density)

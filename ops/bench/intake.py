@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import create_database, drop_database, free_port, peak_rss_mb, wait_for_server  # noqa: E402 - the bench folder is on sys.path only now
+from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.0799, 4.3247)
 
@@ -171,20 +171,20 @@ def measured(
     return result
 
 
-async def prepare_database(data_dir: Path) -> tuple[str, Any, list[str]]:
+async def prepare_database(dsn: str) -> list[str]:
+    """Migrates the fresh database and adds the municipality; returns its cells (hex)."""
     import asyncpg
 
     from api import db
     from api.municipalities import service
     from privacy import location
 
-    dsn, embedded = await create_database(data_dir)
     conn = await asyncpg.connect(dsn)
     await db.migrate(conn)
     cells = service.cells_from_circle(f"{CENTER[0]},{CENTER[1]}", 6.0)
     await service.add(conn, "den-haag", "Den Haag", cells)
     await conn.close()
-    return dsn, embedded, [location.cell_hex(c) for c in sorted(cells)]
+    return [location.cell_hex(c) for c in sorted(cells)]
 
 
 async def count_reports(dsn: str) -> int:
@@ -212,25 +212,15 @@ def main() -> None:
 
     secret = secrets.token_bytes(32)
     pow_key = Settings(secret_key=secret).derived_key("pow")
-    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp:
-        dsn, embedded, cells = asyncio.run(prepare_database(Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp, fresh_database(Path(tmp)) as dsn:
+        cells = asyncio.run(prepare_database(dsn))
         port = free_port()
-        env = dict(
-            os.environ,
-            DATABASE_URL=dsn,
-            STRAATSTEM_SECRET_KEY=secret.hex(),
-            STRAATSTEM_DATA_DIR=tmp,
-            STRAATSTEM_TRUSTED_PROXIES="127.0.0.1/32",
-            STRAATSTEM_LOG_LEVEL="WARNING",
-            STRAATSTEM_DB_POOL_MAX="20",
-            STRAATSTEM_RATE_LIMIT_PER_DAY="5",
+        env = server_env(
+            dsn, tmp, SECRET_KEY=secret.hex(), TRUSTED_PROXIES="127.0.0.1/32", DB_POOL_MAX="20", RATE_LIMIT_PER_DAY="5"
         )
-        server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)], env=env
-        )
-        try:
+        command = [sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)]
+        with bench_server(command, port, env) as server:
             base = f"http://127.0.0.1:{port}"
-            wait_for_server(port, server)
             time.sleep(1.0)
             warm = make_requests(300, pow_key, cells)
             bare_requests = make_requests(args.requests, pow_key, cells, 1_000_000)
@@ -261,13 +251,6 @@ def main() -> None:
                 profiler.wait()
             rss = peak_rss_mb(server.pid)
             stored = asyncio.run(count_reports(dsn))
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-            if embedded is not None:
-                embedded.stop()
-            elif os.environ.get("DATABASE_URL"):
-                asyncio.run(drop_database(os.environ["DATABASE_URL"], dsn))
 
     database = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded (pgserver)"
     print(

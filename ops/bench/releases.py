@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import create_database, drop_database, free_port, peak_rss_mb, wait_for_server  # noqa: E402 - the bench folder is on sys.path only now
+from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.10, 5.12)  # Utrecht
 CELL_AREA_KM2 = 0.1053  # mean area of an H3 res-9 cell
@@ -689,24 +689,12 @@ def py_spy() -> str:
 
 def run_server(dsn: str, tmp: str, args: argparse.Namespace) -> Served:
     port = free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=dsn,
-        STRAATSTEM_SECRET_KEY=secrets.token_bytes(32).hex(),
-        STRAATSTEM_DATA_DIR=tmp,
-        STRAATSTEM_LOG_LEVEL="WARNING",
-        STRAATSTEM_DB_POOL_MAX=str(max(10, args.concurrency + 4)),
-        STRAATSTEM_RUN_JOBS="false",  # no release build or retention scan during the measurement
-    )
+    env = server_env(dsn, tmp, DB_POOL_MAX=str(max(10, args.concurrency + 4)))
     spawned = time.monotonic()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)], env=env)
-    try:
-        wait_for_server(port, server)
+    command = [sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)]
+    with bench_server(command, port, env) as server:
         asyncio.run(wait_quiet(dsn, spawned, 6.0))
         return asyncio.run(serve_load(f"http://127.0.0.1:{port}", args, server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -786,18 +774,11 @@ def main() -> None:
         serve(args.serve, args.workers)
         return
 
-    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp:
-        dsn, embedded = asyncio.run(create_database(Path(tmp)))
-        try:
-            prep = asyncio.run(prepare(dsn, args))
-            build = asyncio.run(timed_build(dsn))
-            profile = asyncio.run(profile_compose(dsn)) if args.profile else None
-            served = run_server(dsn, tmp, args)
-        finally:
-            if embedded is not None:
-                embedded.stop()
-            elif os.environ.get("DATABASE_URL"):
-                asyncio.run(drop_database(os.environ["DATABASE_URL"], dsn))
+    with tempfile.TemporaryDirectory(prefix="straatstem-bench-") as tmp, fresh_database(Path(tmp)) as dsn:
+        prep = asyncio.run(prepare(dsn, args))
+        build = asyncio.run(timed_build(dsn))
+        profile = asyncio.run(profile_compose(dsn)) if args.profile else None
+        served = run_server(dsn, tmp, args)
     print_report(args, prep, build, served)
     if profile:
         print("\ncProfile of the pure part of the build (re-run on the same inputs, nothing stored):\n")
