@@ -457,31 +457,21 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        dsn, embedded = await db.resolve_dsn(settings)
-        try:
-            own_pool = await db.create_pool(dsn, settings)
+        async with db.database(settings) as (own_pool, applied):
+            if applied:
+                log.info("migrations applied", applied=",".join(applied))
+            rt = Runtime.build(settings, own_pool)
+            app.state.runtime = rt
+            # Off where CronJobs run `release build --all-due` and `retention run` instead.
+            scheduler = asyncio.create_task(run_jobs(own_pool, settings, rt.intake)) if settings.run_jobs else None
             try:
-                async with own_pool.acquire() as conn:
-                    applied = await db.migrate(conn)
-                if applied:
-                    log.info("migrations applied", applied=",".join(applied))
-                rt = Runtime.build(settings, own_pool)
-                app.state.runtime = rt
-                # Off where CronJobs run `release build --all-due` and `retention run` instead.
-                scheduler = asyncio.create_task(run_jobs(own_pool, settings, rt.intake)) if settings.run_jobs else None
-                try:
-                    yield
-                finally:
-                    if scheduler is not None:
-                        scheduler.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await scheduler
-                    await rt.deliberation.wait_recomputed()
+                yield
             finally:
-                await own_pool.close()
-        finally:
-            if embedded is not None:
-                embedded.stop()
+                if scheduler is not None:
+                    scheduler.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await scheduler
+                await rt.deliberation.wait_recomputed()
 
     app = Litestar(
         route_handlers=ROUTES,

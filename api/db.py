@@ -8,9 +8,11 @@ schemas are worse than a failed start.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -170,3 +172,22 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
         raise DatabaseError(f"cannot connect to PostgreSQL ({exc.__class__.__name__}); check DATABASE_URL") from None
     assert pool is not None
     return pool
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
+    """A server process's database: the configured one (the embedded server started if needed),
+    migrated, as a pool, with the migrations just applied. Closed (and the embedded server
+    stopped) on exit."""
+    dsn, embedded = await resolve_dsn(settings)
+    try:
+        pool = await create_pool(dsn, settings)
+        try:
+            async with pool.acquire() as conn:
+                applied = await migrate(conn)
+            yield pool, applied
+        finally:
+            await pool.close()
+    finally:
+        if embedded is not None:
+            embedded.stop()

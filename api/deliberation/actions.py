@@ -5,17 +5,15 @@ only the Rasa server needs to reach it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from typing import Any
-
-import asyncpg
 
 from api import db
 from api.deliberation.engine import build_engine
 from api.settings import Settings, SettingsError
 
-DEFAULT_PORT = 5055
 log = logging.getLogger(__name__)
 
 
@@ -35,28 +33,17 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     services = rasa_actions.Services(default_discussion=default_discussion(settings))
     app = create_app(rasa_actions.executor(services), cors_origins="")
-    embedded: list[db.EmbeddedPostgres] = []
+    resources = contextlib.AsyncExitStack()
 
     async def start(_: Any) -> None:
-        dsn, server = await db.resolve_dsn(settings)
-        if server is not None:
-            embedded.append(server)
-        conn = await asyncpg.connect(dsn)
-        try:
-            await db.migrate(conn)
-        finally:
-            await conn.close()
-        services.pool = await db.create_pool(dsn, settings)
+        services.pool, _applied = await resources.enter_async_context(db.database(settings))
         services.engine = build_engine(settings, services.pool)
         log.info("actions: ready on %s:%d", host, port)
 
     async def stop(_: Any) -> None:
         if services.engine is not None:
             await services.engine.wait_recomputed()
-        if services.pool is not None:
-            await services.pool.close()
-        for server in embedded:
-            server.stop()
+        await resources.aclose()
 
     app.register_listener(start, "before_server_start")
     app.register_listener(stop, "after_server_stop")
