@@ -545,13 +545,19 @@ class Engine:
             raise Refused("not-open", "this discussion is not open")
         who = await self.participant(conn, discussion, token)
         target = await repo.statement(conn, discussion, statement)
-        visible = target is not None and (
-            target["state"] == "accepted"
-            or (target["state"] == "pending" and row["moderation"] == "post" and target["held"] is None)
-        )
-        if not visible:
+        if target is None or not self.visible(row, _view(target)):
             raise Refused("not-found", "no statement with this id is open for votes")
         await repo.upsert_vote(conn, discussion, who["id"], statement, value)
+
+    def visible(self, discussion: asyncpg.Record, statement: StatementView) -> bool:
+        """Whether participants may see and vote on the statement: the twin of
+        repository.VISIBLE, which routing uses."""
+        return statement.state == "accepted" or (
+            statement.state == "pending"
+            and discussion["moderation"] == "post"
+            and statement.held is None
+            and statement.flags < self.config.flag_threshold
+        )
 
     async def flag(
         self, conn: asyncpg.Connection, discussion: uuid.UUID, token: str | None, statement: int, reason: str

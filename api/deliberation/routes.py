@@ -328,10 +328,7 @@ async def get_statement(
     async with pool(state).acquire() as conn:
         row = await engine(state).discussion(conn, discussion_id)
         view = await engine(state).statement(conn, discussion_id, statement_id)
-    visible = row["state"] != "draft" and (
-        view.state == "accepted" or (view.state == "pending" and row["moderation"] == "post" and view.held is None)
-    )
-    if not visible:
+    if row["state"] == "draft" or not engine(state).visible(row, view):
         raise Refused("not-found", "no statement with this id in this discussion")
     return Response(_statement(view), headers=NO_STORE)
 

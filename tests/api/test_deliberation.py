@@ -475,3 +475,29 @@ async def test_groups_are_recomputed_after_enough_new_votes(
             assert tuple(
                 await conn.fetchrow("select version, votes from opinion_snapshot where discussion = $1", did)
             ) == (2, 5)
+
+
+async def test_a_statement_hidden_by_flags_is_closed_for_votes_too(
+    http: Client, clean: asyncpg.Pool, hague: list[int]
+) -> None:
+    staff = await moderator(http, clean)
+    discussion = await open_discussion(http, staff, moderation="post")
+    author = await join(http, discussion)
+    posted = await http.post(
+        f"/v1/discussions/{discussion}/statements", json={"text": "Meer bankjes bij de speeltuin"}, headers=author
+    )
+    statement = posted.json()["id"]
+    assert (await http.get(f"/v1/discussions/{discussion}/statements/{statement}")).status_code == 200
+    for _ in range(3):  # the flag threshold
+        flagged = await http.post(
+            f"/v1/discussions/{discussion}/statements/{statement}/flags",
+            json={"reason": "off-topic"},
+            headers=await join(http, discussion),
+        )
+        assert flagged.status_code == 204
+    voter = await join(http, discussion)
+    vote = await http.post(
+        f"/v1/discussions/{discussion}/votes", json={"statement": statement, "value": 1}, headers=voter
+    )
+    assert vote.status_code == 404  # hidden from routing, so not open for votes either
+    assert (await http.get(f"/v1/discussions/{discussion}/statements/{statement}")).status_code == 404
