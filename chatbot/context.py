@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
-import h3.api.basic_int as h3i
 
 from aggregation import releases
+from privacy import location
 
 AREA_RESOLUTION = 7
 
@@ -29,8 +29,8 @@ class AreaFigures:
 
 def _overlaps(cell: int, resolution: int, area: frozenset[int]) -> bool:
     if resolution >= AREA_RESOLUTION:
-        return int(h3i.cell_to_parent(cell, AREA_RESOLUTION)) in area
-    return any(int(h3i.cell_to_parent(a, resolution)) == cell for a in area)
+        return location.parent(cell, AREA_RESOLUTION) in area
+    return any(location.parent(a, resolution) == cell for a in area)
 
 
 async def area_figures(conn: asyncpg.Connection, municipality: str, area: Sequence[int]) -> AreaFigures | None:
@@ -41,7 +41,7 @@ async def area_figures(conn: asyncpg.Connection, municipality: str, area: Sequen
     if release is None:
         return AreaFigures(None, 0, None)
     cells = frozenset(area)
-    bands = [c.band for c in release.cells if _overlaps(h3i.str_to_int(c.cell), c.resolution, cells)]
+    bands = [c.band for c in release.cells if _overlaps(location.parse_cell(c.cell, c.resolution), c.resolution, cells)]
     order = {band: i for i, band in enumerate(release.bands)}
     top = max(bands, key=lambda b: order.get(b, -1)) if bands else None
     return AreaFigures(release.period, len(bands), top)
