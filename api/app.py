@@ -48,6 +48,7 @@ from api.releases import routes as release_routes
 from api.releases.service import release_config
 from api.settings import Settings
 from api.staff import routes as staff_routes
+from api.web import routes as web_routes
 from chatbot.engine import Engine, Refused
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
@@ -62,10 +63,13 @@ class Runtime:
     pool: asyncpg.Pool
     intake: IntakeService
     deliberation: Engine
+    web: web_routes.WebAssets
 
     @classmethod
     def build(cls, settings: Settings, pool: asyncpg.Pool) -> Runtime:
-        return cls(settings, pool, IntakeService(settings, pool), build_engine(settings, pool))
+        return cls(
+            settings, pool, IntakeService(settings, pool), build_engine(settings, pool), web_routes.WebAssets(settings)
+        )
 
 
 def runtime(state: State) -> Runtime:
@@ -396,6 +400,7 @@ ROUTES = [
     *staff_routes.handlers(problems),
     *release_routes.handlers(problems),
     *deliberation_routes.handlers(problems),
+    *web_routes.handlers(),
 ]
 
 

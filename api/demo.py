@@ -254,7 +254,39 @@ async def ensure_demo_data(pool: asyncpg.Pool, settings: Settings) -> list[str]:
                 await staff.add_staff(conn, email, city.slug, role, password)
         built = await releases.build_due(conn, release_config(settings), today)
         log.info("demo releases built", count=sum(1 for b in built if b.built is not None))
+        await _demo_discussions(conn, pool, settings)
     return _login_lines(password)
+
+
+DEMO_QUESTION = "Wat moet er veranderen zodat iedereen zich veilig voelt op straat?"
+DEMO_DESCRIPTION = "Deel je standpunt en stem op dat van anderen. Anoniem, en elke groep komt evenredig aan bod."
+DEMO_SEEDS = (
+    "Er moet meer en betere straatverlichting komen op fietsroutes.",
+    "Handhavers moeten 's avonds vaker rondlopen bij stations.",
+    "Scholen moeten lessen geven over straatintimidatie.",
+    "Omstanders moeten leren hoe ze veilig kunnen ingrijpen.",
+    "Camera's op straat maken het niet veiliger.",
+)
+
+
+async def _demo_discussions(conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings) -> None:
+    """One open discussion per demo city, with seed statements, so the public page and the
+    chatbot have something to show."""
+    from api.deliberation.engine import build_engine
+    from chatbot.engine import DiscussionSpec
+
+    engine = build_engine(settings, pool)
+    for city in CITIES:
+        spec = DiscussionSpec(
+            question=DEMO_QUESTION,
+            description=DEMO_DESCRIPTION,
+            languages=("nl", "en"),
+            moderation="post",
+            seed_statements=DEMO_SEEDS,
+        )
+        discussion = await engine.create(conn, city.slug, spec)
+        await engine.set_state(conn, discussion, "open")
+    log.info("demo discussions opened", count=len(CITIES))
 
 
 def _login_lines(password: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,6 +84,9 @@ class Settings:
     toxicity_model: str | None = None
     ner_model: str | None = None
     actions_discussion: str | None = None
+    # An optional base map for the web pages (off by default: no request leaves the server).
+    tile_url: str | None = None
+    tile_attribution: str = ""
 
     def __post_init__(self) -> None:
         # Floors and ceilings hold for every way of building settings, not only the environment.
@@ -272,4 +276,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ner_model=(env.get(PREFIX + "NER_MODEL") or "").strip() or None,
         # The discussion the Rasa action server talks about when a conversation names none.
         actions_discussion=(env.get(PREFIX + "ACTIONS_DISCUSSION") or "").strip() or None,
+        tile_url=_tile_url(env),
+        tile_attribution=(env.get(PREFIX + "TILE_ATTRIBUTION") or "").strip()[:300],
     )
+
+
+def _tile_url(env: Mapping[str, str]) -> str | None:
+    """An XYZ tile template such as PDOK's BRT-Achtergrondkaart
+    (https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png).
+    Its origin is added to the pages' Content-Security-Policy, so it must be https with a plain
+    host name and the {z}, {x} and {y} placeholders."""
+    raw = (env.get(PREFIX + "TILE_URL") or "").strip()
+    if not raw:
+        return None
+    match = re.fullmatch(r"https://(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s\"'<>;,]*", raw)
+    if match is None or not all(part in raw for part in ("{z}", "{x}", "{y}")):
+        raise SettingsError(
+            f"{PREFIX}TILE_URL must be an https:// tile template with {{z}}, {{x}} and {{y}}, "
+            "e.g. https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+        )
+    return raw

@@ -30,14 +30,52 @@ ensure_venv() {
   fi
 }
 
+# The web front ends (api/web): npm packages from the lockfile, then the esbuild bundle, each
+# redone only when its inputs changed. Without npm the API still runs; the pages then say
+# they are not built.
+ensure_web() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "straatstem: warning: npm not found, so the web pages are not built (install Node.js 18+ and npm)" >&2
+    return 0
+  fi
+  local lock src
+  lock="$(sha256sum api/web/package-lock.json | cut -c1-16)"
+  if [ ! -f "api/web/node_modules/.straatstem-$lock" ]; then
+    (cd api/web && npm ci --no-audit --no-fund --loglevel=error)
+    touch "api/web/node_modules/.straatstem-$lock"
+  fi
+  src="$(find api/web/build.mjs api/web/package-lock.json api/web/src api/web/pages -type f | sort | xargs sha256sum | sha256sum | cut -c1-16)"
+  if [ ! -f "api/web/dist/.straatstem-$src" ]; then
+    (cd api/web && npm run --silent build)
+    touch "api/web/dist/.straatstem-$src"
+  fi
+}
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+ensure_chromium() {
+  if [ -x "${STRAATSTEM_CHROMIUM:-/usr/bin/chromium}" ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "straatstem: installing Debian's chromium for the browser tests" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "straatstem: warning: /usr/bin/chromium is missing and cannot be installed here; browser tests will skip" >&2
+  fi
+}
+
 case "${1:-}" in
   demo)
     ensure_venv test
+    ensure_web
     shift
     exec "$VENV/bin/straatstem" demo "$@"
     ;;
   test)
     ensure_venv test
+    ensure_web
+    ensure_chromium
     shift
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

@@ -8,10 +8,7 @@ import asyncio
 import base64
 import ipaddress
 import os
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +20,7 @@ import pytest
 from privacy import location
 from privacy import pow as pow_
 from tests.conftest import EMBEDDED_LOG, HAGUE
+from tests.processes import server_process
 
 IPV4 = "203.0.113.77"
 IPV6 = "2001:db8:abcd:12::77"
@@ -30,15 +28,8 @@ LAT, LNG = 52.0799317, 4.3247123
 PHONE = "06-98765432"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(dsn: str, hague: list[int], tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
     log_path = tmp_path / "server.log"
     env = dict(
         os.environ,
@@ -49,29 +40,8 @@ def server(dsn: str, hague: list[int], tmp_path: Path) -> Iterator[tuple[str, Pa
         STRAATSTEM_ACCEPT_COORDINATES="true",
         STRAATSTEM_LOG_LEVEL="DEBUG",
     )
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start:\n" + log_path.read_text())
-                time.sleep(0.2)
-            yield base, log_path
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+    with server_process(["serve"], env, log_path, timeout=30) as base:
+        yield base, log_path
 
 
 async def _solve(http: httpx.AsyncClient) -> str:

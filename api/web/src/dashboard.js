@@ -1,0 +1,4 @@
+import './style.css';
+import { initPage } from './common.js';
+
+initPage();

@@ -1,0 +1,2 @@
+// Service worker of the reporting client (placeholder).
+self.addEventListener('install', () => self.skipWaiting());
