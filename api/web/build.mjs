@@ -2,10 +2,12 @@
 // the pages use is bundled from npm packages and src/, so the pages load nothing from any
 // other host. `npm run build` (ops/dev.sh runs it after `npm ci`).
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 
-const out = 'dist';
+// Built beside dist/ and swapped in at the end, so a server starting meanwhile never reads a
+// half-written tree.
+const out = `dist-building-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(`${out}/pages`, { recursive: true });
 
@@ -70,3 +72,6 @@ for (const dir of [`${out}/assets`, `${out}/pages`]) {
 }
 hash.update(readFileSync(`${out}/report-sw.js`));
 writeFileSync(`${out}/build.json`, JSON.stringify({ version: hash.digest('hex').slice(0, 16) }) + '\n');
+
+rmSync('dist', { recursive: true, force: true });
+renameSync(out, 'dist');
