@@ -138,11 +138,10 @@ def _serve(settings: Settings, host: str, port: int, *, demo: bool, workers: int
         os.environ["DATABASE_URL"] = dsn
         base = f"http://{host}:{port}"
         print(f"straatstem listening on {base} ({workers} worker{'s' if workers > 1 else ''})", file=sys.stderr)
+        print(f"  public map:     {base}/", file=sys.stderr)
+        print(f"  report:         {base}/report", file=sys.stderr)
+        print(f"  dashboard:      {base}/dashboard", file=sys.stderr)
         print(f"  OpenAPI:        {base}/schema/openapi.json", file=sys.stderr)
-        print(f"  municipalities: {base}/v1/municipalities", file=sys.stderr)
-        print(f"  taxonomy:       {base}/v1/taxonomy", file=sys.stderr)
-        print(f"  public map:     {base}/v1/public/municipalities/den-haag/transparency", file=sys.stderr)
-        print(f"  staff login:    POST {base}/v1/staff/login", file=sys.stderr)
         for note in notes:
             print(note, file=sys.stderr)
         server.run("api.app:app_from_environment", host=host, port=port, workers=workers)

@@ -45,6 +45,11 @@ async def test_demo_data_is_clustered_inside_coverage_and_idempotent(clean: asyn
         # Closed months and quarters are released, every city has an analyst and an admin.
         released = {r["period"] for r in await conn.fetch("select period from release where municipality = 'almere'")}
         staff = await conn.fetchval("select count(*) from staff")
+        discussions = await conn.fetch("select municipality, state from discussion order by municipality")
+        seeds = await conn.fetchval("select count(*) from statement")
+    # One open discussion per city with its seed statements, for the public page and the chatbot.
+    assert [(r["municipality"], r["state"]) for r in discussions] == sorted((c.slug, "open") for c in demo.CITIES)
+    assert seeds == len(demo.DEMO_SEEDS) * len(demo.CITIES)
     closed = {m for m in demo._months(today) if parse_period(m).is_closed(today, settings.release_delay_days)}
     assert len(closed) >= 5
     assert closed <= released
@@ -53,6 +58,7 @@ async def test_demo_data_is_clustered_inside_coverage_and_idempotent(clean: asyn
     assert await demo.ensure_demo_data(clean, settings) == lines
     async with clean.acquire() as conn:
         assert await conn.fetchval("select count(*) from report") == sum(per_city.values())
+        assert await conn.fetchval("select count(*) from discussion") == len(demo.CITIES)
 
 
 def test_generation_is_deterministic() -> None:
