@@ -53,7 +53,7 @@ from chatbot.engine import Engine, Refused
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
-API_VERSION = "1.3.0"
+API_VERSION = "1.4.0"
 log = get_logger("straatstem.http")
 
 
@@ -132,7 +132,8 @@ PROBLEM_DESCRIPTIONS = {
     403: "Your staff role may not do this in your municipality",
     404: "Unknown resource, or a wrong receipt (indistinguishable on purpose)",
     409: "The submission_id was already used for a different report; or the discussion is not open, or the "
-    "statement duplicates an existing one (see duplicate_of)",
+    "statement duplicates an existing one (see duplicate_of); or a staff account with this e-mail exists, or "
+    "an admin tried to disable their own account",
     410: "The report with this submission_id was withdrawn; drop it from the queue",
     413: "Request body too large",
     415: "Request body is not application/json",

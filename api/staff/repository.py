@@ -16,6 +16,10 @@ FIND_BY_EMAIL = """
 select id, email, municipality, role, password_hash, totp_sealed, totp_last_step, disabled
   from staff where email = $1
 """
+FIND_IN_MUNICIPALITY = """
+select id, email, municipality, role, password_hash, totp_sealed, totp_last_step, disabled
+  from staff where id = $1 and municipality = $2
+"""
 LIST_BY_MUNICIPALITY = """
 select id, email, municipality, role, password_hash, totp_sealed, totp_last_step, disabled
   from staff where municipality = $1 order by email
@@ -29,6 +33,7 @@ returning id
 """
 DISABLE = "update staff set disabled = true where id = $1"
 DROP_SESSIONS_OF = "delete from staff_session where staff_id = $1"
+DROP_OTHER_SESSIONS_OF = "delete from staff_session where staff_id = $1 and token_hash <> $2"
 
 LOGIN_ATTEMPT = "select refused_seconds, lock_seconds from staff_login_attempt($1, $2, $3, $4, $5)"
 CLEAR_FAILURES = "delete from staff_login_failure where email_key = $1"
@@ -132,6 +137,13 @@ async def find_by_email(conn: asyncpg.Connection, email: str) -> Account | None:
     return None if row is None else _account(row)
 
 
+async def find_in_municipality(conn: asyncpg.Connection, staff_id: uuid.UUID, municipality: str) -> Account | None:
+    """The account with this id if it belongs to `municipality`: one query, so an id of another
+    municipality is simply not found."""
+    row = await conn.fetchrow(FIND_IN_MUNICIPALITY, staff_id, municipality)
+    return None if row is None else _account(row)
+
+
 async def list_by_municipality(conn: asyncpg.Connection, municipality: str) -> list[Account]:
     return [_account(r) for r in await conn.fetch(LIST_BY_MUNICIPALITY, municipality)]
 
@@ -151,7 +163,17 @@ async def use_totp_step(conn: asyncpg.Connection, staff_id: uuid.UUID, step: int
 
 async def disable(conn: asyncpg.Connection, staff_id: uuid.UUID) -> None:
     await conn.execute(DISABLE, staff_id)
+    await drop_sessions(conn, staff_id)
+
+
+async def drop_sessions(conn: asyncpg.Connection, staff_id: uuid.UUID) -> None:
+    """End every session of the account."""
     await conn.execute(DROP_SESSIONS_OF, staff_id)
+
+
+async def drop_other_sessions(conn: asyncpg.Connection, staff_id: uuid.UUID, keep_token_hash: bytes) -> None:
+    """End every session of the account except the one whose token hashes to `keep_token_hash`."""
+    await conn.execute(DROP_OTHER_SESSIONS_OF, staff_id, keep_token_hash)
 
 
 async def login_attempt(

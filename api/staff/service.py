@@ -1,5 +1,5 @@
-"""Staff accounts: argon2id passwords, session tokens, login lockout, TOTP, and the account
-management the CLI offers.
+"""Staff accounts: argon2id passwords, session tokens, login lockout, TOTP, and account
+management, shared by the CLI and the admin endpoints.
 
 Login never tells an outsider whether an e-mail has an account. Every attempt, for known and
 unknown e-mails alike, is counted under HMAC(server key, normalised e-mail) before the
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -68,7 +69,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class StaffError(ValueError):
-    """An error for the operator (CLI): printed as one line."""
+    """An error for the operator (CLI): printed as one line. The API answers it as a problem,
+    with the leading "--" of an option name dropped from the message."""
 
 
 class LoginFailed(Exception):
@@ -259,7 +261,54 @@ async def read_audit(
         return await repo.audit_page(conn, municipality, before, limit)
 
 
-# --- account management (CLI) ---------------------------------------------------------------
+# --- account management: one implementation for the CLI and the admin API ---------------------
+#
+# The cores below take the `actor`: a logged-in admin (StaffUser), whose entries the audit log
+# attributes to them, or None for the command line (audited as "cli"). The CLI entry points
+# (add_staff, enrol_totp, disable_staff, list_staff) find accounts by e-mail across the
+# deployment; the API ones (add_account, reset_second_factor, disable_account, list_accounts)
+# act only within the admin's own municipality. Audit details name the affected e-mail and
+# role, never a password or a TOTP secret.
+
+Actor = StaffUser | None  # None: the command line
+INITIAL_PASSWORD_BYTES = 18  # 144 random bits, 24 URL-safe characters
+
+
+class StaffExists(StaffError):
+    """The e-mail already has an account (in any municipality)."""
+
+
+class NoSuchStaff(StaffError):
+    """No such account (or, for the API, none in the admin's municipality)."""
+
+
+class OwnAccount(StaffError):
+    """An admin tried to disable their own account."""
+
+
+class WrongPassword(Exception):
+    """The current password given to change it is wrong. `retry_after`: seconds the e-mail is
+    now locked for (logins included), if this failure locked it."""
+
+    def __init__(self, retry_after: int | None) -> None:
+        super().__init__("wrong password")
+        self.retry_after = retry_after
+
+
+class PasswordAttemptsLocked(Exception):
+    """Too many wrong passwords for this e-mail: the current one was not even checked."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("locked")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    id: uuid.UUID
+    email: str
+    role: str
+    initial_password: str
 
 
 def check_role(role: str) -> str:
@@ -268,7 +317,19 @@ def check_role(role: str) -> str:
     return role
 
 
-async def _cli_audit(conn: asyncpg.Connection, action: str, municipality: str, detail: str) -> None:
+def new_initial_password() -> str:
+    """A random password for a new account, shown once to the admin who created it."""
+    password = secrets.token_urlsafe(INITIAL_PASSWORD_BYTES)
+    check_new_password(password)
+    return password
+
+
+async def _audit(
+    conn: asyncpg.Connection, actor: Actor, action: str, municipality: str, detail: str | None = None
+) -> None:
+    if actor is not None:
+        await audit(conn, actor, action, municipality, detail=detail)
+        return
     await repo.insert_audit(
         conn,
         staff_id=None,
@@ -284,11 +345,20 @@ async def _cli_audit(conn: asyncpg.Connection, action: str, municipality: str, d
 async def _existing(conn: asyncpg.Connection, raw_email: str) -> repo.Account:
     account = await repo.find_by_email(conn, normalise_email(raw_email))
     if account is None:
-        raise StaffError("no staff account with this e-mail")
+        raise NoSuchStaff("no staff account with this e-mail")
     return account
 
 
-async def add_staff(conn: asyncpg.Connection, raw_email: str, municipality: str, role: str, password: str) -> uuid.UUID:
+async def _in_municipality(conn: asyncpg.Connection, admin: StaffUser, staff_id: uuid.UUID) -> repo.Account:
+    account = await repo.find_in_municipality(conn, staff_id, admin.municipality)
+    if account is None:
+        raise NoSuchStaff("no staff account with this id")
+    return account
+
+
+async def _add(
+    conn: asyncpg.Connection, actor: Actor, raw_email: str, municipality: str, role: str, password: str
+) -> tuple[uuid.UUID, str]:
     email = normalise_email(raw_email)
     check_role(role)
     check_new_password(password)
@@ -299,21 +369,28 @@ async def add_staff(conn: asyncpg.Connection, raw_email: str, municipality: str,
     try:
         async with conn.transaction():
             await repo.insert_staff(conn, staff_id, email, municipality, role, password_hash)
-            await _cli_audit(conn, "staff.add", municipality, f"{email} as {role}")
+            await _audit(conn, actor, "staff.add", municipality, f"{email} as {role}")
     except asyncpg.UniqueViolationError:
-        raise StaffError("a staff account with this e-mail already exists") from None
+        raise StaffExists("a staff account with this e-mail already exists") from None
     log.info("staff added", staff_id=str(staff_id), municipality=municipality)
-    return staff_id
+    return staff_id, email
 
 
-async def enrol_totp(conn: asyncpg.Connection, settings: Settings, raw_email: str) -> str:
-    """Give the account a new TOTP secret (replacing any earlier one); returns the otpauth://
-    URI to show once, as text or QR code, to the staff member's authenticator app."""
-    account = await _existing(conn, raw_email)
+async def _new_second_factor(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    account: repo.Account,
+    actor: Actor,
+    action: str,
+    *,
+    end_sessions: bool,
+) -> str:
     secret = new_totp_secret()
     async with conn.transaction():
         await repo.set_totp(conn, account.id, seal_totp(settings, secret))
-        await _cli_audit(conn, "staff.totp-enrol", account.municipality, account.email)
+        if end_sessions:
+            await repo.drop_sessions(conn, account.id)
+        await _audit(conn, actor, action, account.municipality, account.email)
     log.info("staff totp enrolled", staff_id=str(account.id))
     uri: str = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_INTERVAL).provisioning_uri(
         name=account.email, issuer_name=TOTP_ISSUER
@@ -321,17 +398,99 @@ async def enrol_totp(conn: asyncpg.Connection, settings: Settings, raw_email: st
     return uri
 
 
+async def _disable(conn: asyncpg.Connection, account: repo.Account, actor: Actor) -> repo.Account:
+    async with conn.transaction():
+        await repo.disable(conn, account.id)  # ends its sessions too
+        await _audit(conn, actor, "staff.disable", account.municipality, f"{account.email} ({account.role})")
+    log.info("staff disabled", staff_id=str(account.id))
+    return dataclasses.replace(account, disabled=True)
+
+
+# CLI: audited as "cli", accounts found by e-mail.
+
+
+async def add_staff(conn: asyncpg.Connection, raw_email: str, municipality: str, role: str, password: str) -> uuid.UUID:
+    staff_id, _ = await _add(conn, None, raw_email, municipality, role, password)
+    return staff_id
+
+
+async def enrol_totp(conn: asyncpg.Connection, settings: Settings, raw_email: str) -> str:
+    """Give the account a new TOTP secret (replacing any earlier one); returns the otpauth://
+    URI to show once, as text or QR code, to the staff member's authenticator app."""
+    account = await _existing(conn, raw_email)
+    return await _new_second_factor(conn, settings, account, None, "staff.totp-enrol", end_sessions=False)
+
+
 async def disable_staff(conn: asyncpg.Connection, raw_email: str) -> repo.Account:
     """Disable the account and end its sessions at once."""
-    account = await _existing(conn, raw_email)
-    async with conn.transaction():
-        await repo.disable(conn, account.id)
-        await _cli_audit(conn, "staff.disable", account.municipality, account.email)
-    log.info("staff disabled", staff_id=str(account.id))
-    return account
+    return await _disable(conn, await _existing(conn, raw_email), None)
 
 
 async def list_staff(conn: asyncpg.Connection, municipality: str) -> list[repo.Account]:
     if not await municipalities.exists(conn, municipality):
         raise StaffError(f"no municipality with slug {municipality!r}; see `straatstem municipality list`")
     return await repo.list_by_municipality(conn, municipality)
+
+
+# API: an admin acting within their own municipality, audited as that admin.
+
+
+async def list_accounts(conn: asyncpg.Connection, admin: StaffUser) -> list[repo.Account]:
+    async with conn.transaction():
+        await _audit(conn, admin, "staff.list", admin.municipality)
+        return await list_staff(conn, admin.municipality)
+
+
+async def add_account(conn: asyncpg.Connection, admin: StaffUser, raw_email: str, role: str) -> NewAccount:
+    """A new account in the admin's municipality with a random initial password, returned once."""
+    password = new_initial_password()
+    staff_id, email = await _add(conn, admin, raw_email, admin.municipality, role, password)
+    return NewAccount(id=staff_id, email=email, role=role, initial_password=password)
+
+
+async def disable_account(conn: asyncpg.Connection, admin: StaffUser, staff_id: uuid.UUID) -> repo.Account:
+    """Disable an account of the admin's municipality (never their own) and end its sessions."""
+    account = await _in_municipality(conn, admin, staff_id)
+    if account.id == admin.id:
+        raise OwnAccount("you cannot disable your own account")
+    return await _disable(conn, account, admin)
+
+
+async def reset_second_factor(
+    conn: asyncpg.Connection, settings: Settings, admin: StaffUser, staff_id: uuid.UUID
+) -> str:
+    """A new TOTP secret for an account of the admin's municipality, replacing the old one;
+    the account's sessions end. Returns the otpauth:// URI, to hand over once."""
+    account = await _in_municipality(conn, admin, staff_id)
+    return await _new_second_factor(conn, settings, account, admin, "staff.totp-reset", end_sessions=True)
+
+
+async def change_password(
+    pool: asyncpg.Pool, settings: Settings, user: StaffUser, current: str, new: str, keep_token_hash: bytes
+) -> None:
+    """Change the user's own password: `current` must be right; the session whose token hashes
+    to `keep_token_hash` stays, every other session of the account ends. Wrong current
+    passwords count towards the login lock of the e-mail (the same secret is being guessed),
+    and no connection is held while hashing."""
+    check_new_password(new)
+    key = email_key(settings, user.email)
+    async with pool.acquire() as conn:
+        attempt = await repo.login_attempt(
+            conn, key, LOCK_THRESHOLD, LOCK_BASE_SECONDS, LOCK_CAP_SECONDS, FORGET_SECONDS
+        )
+        if attempt.refused_seconds is not None:
+            await _audit(conn, user, "staff.password-failed", user.municipality, "locked")
+            raise PasswordAttemptsLocked(attempt.refused_seconds)
+        account = await repo.find_in_municipality(conn, user.id, user.municipality)
+    if not await verify_password(account.password_hash if account else None, current) or account is None:
+        async with pool.acquire() as conn:
+            await _audit(conn, user, "staff.password-failed", user.municipality, "password")
+        log.info("staff password change", outcome="refused", staff_id=str(user.id))
+        raise WrongPassword(attempt.lock_seconds)
+    password_hash = await hash_password(new)
+    async with pool.acquire() as conn, conn.transaction():
+        await repo.clear_failures(conn, key)
+        await repo.set_password_hash(conn, account.id, password_hash)
+        await repo.drop_other_sessions(conn, account.id, keep_token_hash)
+        await _audit(conn, user, "staff.password-change", user.municipality)
+    log.info("staff password change", outcome="ok", staff_id=str(user.id))
