@@ -137,11 +137,26 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-/** Shows `message` in a live region (role=status or alert) so screen readers hear it. */
+const pending = new WeakMap();
+
+/** Writes `message` into a live region at once, cancelling a pending announce(). */
+export function setText(region, message) {
+  clearTimeout(pending.get(region));
+  pending.delete(region);
+  region.textContent = message;
+}
+
+/** Shows `message` in a live region (role=status or alert) so screen readers hear it. A later
+ * call replaces an earlier one that has not been shown yet. */
 export function announce(region, message) {
+  clearTimeout(pending.get(region));
   region.textContent = '';
   // A fresh text node after a tick makes repeated identical messages audible too.
-  setTimeout(() => {
-    region.textContent = message;
-  }, 30);
+  pending.set(
+    region,
+    setTimeout(() => {
+      pending.delete(region);
+      region.textContent = message;
+    }, 30),
+  );
 }
