@@ -145,9 +145,7 @@ class Recorder:
     def foreign(self) -> list[str]:
         # data: and blob: URLs never leave the browser.
         return [
-            url
-            for url in self.urls
-            if not url.startswith(("data:", "blob:")) and urlsplit(url).netloc != self.host
+            url for url in self.urls if not url.startswith(("data:", "blob:")) and urlsplit(url).netloc != self.host
         ]
 
 
@@ -170,6 +168,15 @@ class Session:
         path = folder / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+    def script_errors(self, *expected_statuses: int) -> list[str]:
+        """The console errors, less Chromium's "Failed to load resource" line for HTTP answers
+        the test expects (the dashboard's 401 from /v1/staff/me before login, say). Script
+        errors and CSP violations always count."""
+        allowed = tuple(
+            f"Failed to load resource: the server responded with a status of {status} " for status in expected_statuses
+        )
+        return [message for message in self.console_errors if not message.startswith(allowed)]
 
     def login(self, email: str, password: str | None = None) -> None:
         """Logs in through the dashboard's form."""

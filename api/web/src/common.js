@@ -85,13 +85,15 @@ export function formatNumber(value, digits = 0) {
 }
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super(problem.detail || problem.title || `HTTP ${status}`);
     this.status = status;
     this.type = problem.type || '';
     this.title = problem.title || '';
     this.detail = problem.detail || '';
     this.problem = problem;
+    // Seconds from a Retry-After header (a lock, a rate cap, a busy server), or null.
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -116,7 +118,11 @@ export async function api(path, { method = 'GET', body, headers = {}, signal } =
   if (response.status === 204) return null;
   const type = response.headers.get('content-type') || '';
   const data = type.includes('json') ? await response.json() : await response.text();
-  if (!response.ok) throw new ApiError(response.status, typeof data === 'object' ? data : { detail: String(data) });
+  if (!response.ok) {
+    const retry = Number(response.headers.get('Retry-After'));
+    const problem = typeof data === 'object' ? data : { detail: String(data) };
+    throw new ApiError(response.status, problem, Number.isFinite(retry) && retry > 0 ? retry : null);
+  }
   return data;
 }
 
