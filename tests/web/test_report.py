@@ -524,3 +524,18 @@ def test_manifest_is_served_and_linked(web_server: WebServer) -> None:
     assert '<link rel="manifest" href="/report.webmanifest">' in page
     worker = httpx.get(web_server.base + "/report-sw.js")
     assert worker.status_code == 200 and worker.headers["content-type"].startswith("text/javascript")
+
+
+def test_chromium_finds_the_report_page_installable(web: Session) -> None:
+    """Chromium's own installability check (the one behind "Install app"), asked through the
+    DevTools protocol once the service worker controls the page."""
+    page = web.page
+    page.goto(web.url("/report"))
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20000)
+    cdp = web.context.new_cdp_session(page)
+    errors = [e["errorId"] for e in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]]
+    # Playwright's contexts are incognito, which alone blocks installing; every check about the
+    # page itself (manifest, icons, start URL, service worker) must pass.
+    assert [e for e in errors if e != "in-incognito"] == [], errors
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"].endswith("/report.webmanifest") and not manifest.get("errors")
