@@ -10,6 +10,7 @@ Files are read into memory once, with an ETag and a gzip copy, and revalidated b
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import html
@@ -99,8 +100,8 @@ def _head(settings: Settings) -> str:
 
 def _asset(body: bytes, name: str) -> Asset:
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if media_type.startswith("text/") or media_type.endswith(("json", "javascript", "+xml")):
-        media_type += "; charset=utf-8"
+    if media_type.endswith(("json", "+xml")):
+        media_type += "; charset=utf-8"  # Litestar adds the charset to text/* types itself
     compressible = len(body) > 1024 and not name.endswith((".png", ".woff2"))
     gzipped = gzip.compress(body, compresslevel=9, mtime=0) if compressible else None
     return Asset(body, gzipped, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
@@ -110,21 +111,26 @@ class WebAssets:
     """The built front end in memory; `missing` names what is not built."""
 
     def __init__(self, settings: Settings, root: Path = DIST) -> None:
-        self.files: dict[str, Asset] = {}
-        absent = [name for name in REQUIRED if not (root / name).is_file()]
-        self.missing = NOT_BUILT if absent else None
-        if absent:
-            log.warning("web front end not built", reason=f"{NOT_BUILT}; missing {', '.join(absent)}")
-            return
-        head = _head(settings)
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue
-            name = path.relative_to(root).as_posix()
-            body = path.read_bytes()
-            if name.endswith(".html"):
-                body = body.replace(HEAD_MARKER.encode(), head.encode())
-            self.files[name] = _asset(body, name)
+        self.missing, self.files = _load(root, _head(settings))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(root: Path, head: str) -> tuple[str | None, dict[str, Asset]]:
+    """Read and compress once per process (apps are built per worker, and per test)."""
+    absent = [name for name in REQUIRED if not (root / name).is_file()]
+    if absent:
+        log.warning("web front end not built", reason=f"{NOT_BUILT}; missing {', '.join(absent)}")
+        return NOT_BUILT, {}
+    files: dict[str, Asset] = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        name = path.relative_to(root).as_posix()
+        body = path.read_bytes()
+        if name.endswith(".html"):
+            body = body.replace(HEAD_MARKER.encode(), head.encode())
+        files[name] = _asset(body, name)
+    return None, files
 
 
 def web_assets(state: State) -> WebAssets:

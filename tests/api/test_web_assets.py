@@ -40,6 +40,7 @@ async def test_pages_get_security_headers_and_revalidate(client: httpx.AsyncClie
     runtime.web = web.WebAssets(runtime.settings, _built(tmp_path / "dist"))
     page = await client.get("/")
     assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.text == "<p>page</p>"  # no tile URL configured: nothing added to the head
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     assert page.headers["referrer-policy"] == "no-referrer"
