@@ -164,41 +164,34 @@ def serve(state: State, request: Request[Any, Any, Any], name: str, *, page: boo
 # --- handlers -------------------------------------------------------------------------------
 
 
-@get("/", include_in_schema=False)
-async def public_page(state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
-    return serve(state, request, "pages/index.html", page=True)
+# Fixed paths: (URL, built file, whether it gets the page headers with the CSP). The service
+# worker sits at the root so that its scope may be /report (a worker's scope cannot lie above
+# its own path).
+FILES = (
+    ("/", "pages/index.html", True),
+    ("/dashboard", "pages/dashboard.html", True),
+    ("/report", "pages/report.html", True),
+    ("/report-sw.js", "report-sw.js", True),
+    ("/report.webmanifest", "pages/manifest.webmanifest", False),
+)
 
 
-@get("/dashboard", include_in_schema=False)
-async def dashboard_page(state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
-    return serve(state, request, "pages/dashboard.html", page=True)
+def _file_handler(path: str, name: str, page: bool) -> HTTPRouteHandler:
+    async def handler(state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
+        return serve(state, request, name, page=page)
 
-
-@get("/report", include_in_schema=False)
-async def report_page(state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
-    return serve(state, request, "pages/report.html", page=True)
-
-
-# At the root so that its scope may be /report (a worker's scope cannot lie above its own path).
-@get("/report-sw.js", include_in_schema=False)
-async def service_worker(state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
-    return serve(state, request, "report-sw.js", page=True)
-
-
-@get("/report.webmanifest", include_in_schema=False)
-async def manifest(state: State, request: Request[Any, Any, Any]) -> Response[bytes]:
-    return serve(state, request, "pages/manifest.webmanifest")
+    return get(path, include_in_schema=False, name=f"web:{name}")(handler)
 
 
 @get("/assets/{name:path}", include_in_schema=False)
 async def asset(state: State, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     clean = name.lstrip("/")
     if "/" in clean or clean.startswith(".") or clean.endswith(".html"):
-        return Response(b"not found", status_code=404, media_type="text/plain; charset=utf-8")
+        return serve(state, request, "")  # not found: pages are served only with their headers
     # Page-level files (icons) live beside the pages; bundles and their images under assets/.
     key = f"assets/{clean}" if f"assets/{clean}" in web_assets(state).files else f"pages/{clean}"
     return serve(state, request, key)
 
 
 def handlers() -> list[HTTPRouteHandler]:
-    return [public_page, dashboard_page, report_page, service_worker, manifest, asset]
+    return [*(_file_handler(*entry) for entry in FILES), asset]
