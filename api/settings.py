@@ -55,6 +55,10 @@ class Settings:
     database_url: str | None = None
     data_dir: Path = Path(".straatstem")
     secret_key: bytes = field(default=b"", repr=False)
+    # Proof-of-work signing keys: a dedicated key (else derived from secret_key) and, during a
+    # rotation, the previous one, still accepted for one challenge lifetime.
+    pow_key: bytes | None = field(default=None, repr=False)
+    pow_key_previous: bytes | None = field(default=None, repr=False)
     pow_max_number: int = 50_000
     pow_ttl_seconds: int = 600
     rate_limit_per_day: int = 5
@@ -114,6 +118,11 @@ class Settings:
         import hmac
 
         return hmac.new(self.secret_key, b"straatstem/" + purpose.encode(), hashlib.sha256).digest()
+
+    def pow_keys(self) -> tuple[bytes, tuple[bytes, ...]]:
+        """The key that signs new challenges, and the keys still accepted when verifying."""
+        current = self.pow_key or self.derived_key("pow")
+        return current, (self.pow_key_previous,) if self.pow_key_previous else ()
 
 
 def _check_layers(
@@ -186,15 +195,22 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
 
+def _hex_key(env: Mapping[str, str], name: str) -> bytes | None:
+    raw = (env.get(PREFIX + name) or "").strip()
+    if not raw:
+        return None
+    try:
+        key = bytes.fromhex(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be hex (generate: openssl rand -hex 32)") from None
+    if len(key) < 32:
+        raise SettingsError(f"{PREFIX}{name} must be at least 32 bytes (64 hex characters)")
+    return key
+
+
 def _secret(env: Mapping[str, str], data_dir: Path) -> bytes:
-    raw = env.get(PREFIX + "SECRET_KEY")
-    if raw:
-        try:
-            key = bytes.fromhex(raw.strip())
-        except ValueError:
-            raise SettingsError(f"{PREFIX}SECRET_KEY must be hex (generate: openssl rand -hex 32)") from None
-        if len(key) < 32:
-            raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 bytes (64 hex characters)")
+    key = _hex_key(env, "SECRET_KEY")
+    if key is not None:
         return key
     # Without an explicit key, keep a random one in the data directory (mode 0600) so receipts
     # and challenges survive restarts of a single-node install.
@@ -243,6 +259,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         data_dir=data_dir,
         secret_key=_secret(env, data_dir),
+        pow_key=_hex_key(env, "POW_KEY"),
+        pow_key_previous=_hex_key(env, "POW_KEY_PREVIOUS"),
         pow_max_number=_int(env, "POW_MAX_NUMBER", 50_000, 1_000, 100_000_000),
         pow_ttl_seconds=_int(env, "POW_TTL_SECONDS", 600, 30, 3600),
         # Floors: at least one report a day must stay possible; ceilings keep the cap a cap.

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -104,8 +105,14 @@ def solve(challenge: Challenge) -> str:
     return encode_payload(challenge, solution.number)
 
 
-def verify(key: bytes, payload_b64: str, now: float | None = None) -> VerifiedPow:
-    """Check a base64 ALTCHA payload; raise PowError with a client-actionable reason."""
+def verify(
+    key: bytes, payload_b64: str, now: float | None = None, previous: Sequence[bytes] = ()
+) -> VerifiedPow:
+    """Check a base64 ALTCHA payload; raise PowError with a client-actionable reason.
+
+    Invariant: a payload passes only if its signature was made with `key` or one of the
+    `previous` keys (a rotation in progress); the replay key is bound to the key that signed
+    it, so a challenge has exactly one replay key whichever replica verifies it."""
     if not payload_b64 or len(payload_b64) > MAX_PAYLOAD_CHARS:
         raise PowError("X-Altcha must hold a base64 ALTCHA payload")
     try:
@@ -125,12 +132,19 @@ def verify(key: bytes, payload_b64: str, now: float | None = None) -> VerifiedPo
     current = time.time() if now is None else now
     if expires is None:
         raise PowError("X-Altcha challenge carries no expiry; fetch a new challenge")
-    ok, _ = altcha_v1.verify_solution(cast(altcha_v1.PayloadType, decoded), key, check_expires=False)
-    if not ok:
+    signer = next(
+        (
+            candidate
+            for candidate in (key, *previous)
+            if altcha_v1.verify_solution(cast(altcha_v1.PayloadType, decoded), candidate, check_expires=False)[0]
+        ),
+        None,
+    )
+    if signer is None:
         raise PowError("X-Altcha solution is invalid or was not issued by this server")
     if expires < current:
         raise PowError("X-Altcha challenge has expired; fetch a new challenge")
-    return VerifiedPow(replay_key=replay_key(key, decoded["challenge"]), expires=expires)
+    return VerifiedPow(replay_key=replay_key(signer, decoded["challenge"]), expires=expires)
 
 
 def replay_key(key: bytes, challenge: str) -> bytes:

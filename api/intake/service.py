@@ -36,13 +36,16 @@ class IntakeKeys:
     receipt: bytes
     pow: bytes
     fingerprint: bytes
+    pow_previous: tuple[bytes, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeKeys:
+        pow_key, pow_previous = settings.pow_keys()
         return cls(
             receipt=settings.derived_key("receipt"),
-            pow=settings.derived_key("pow"),
+            pow=pow_key,
             fingerprint=settings.derived_key("submission-fingerprint"),
+            pow_previous=pow_previous,
         )
 
 
@@ -146,7 +149,7 @@ class IntakeService:
                 "send the solved challenge from GET /v1/challenge in the X-Altcha header",
             )
         try:
-            solved = pow.verify(self.keys.pow, altcha_header)
+            solved = pow.verify(self.keys.pow, altcha_header, previous=self.keys.pow_previous)
         except pow.PowError as exc:
             raise Problem(400, "invalid-proof-of-work", "Invalid proof of work", str(exc)) from None
         body: str | None = None
