@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -37,7 +37,9 @@ from api.errors import (
     ProblemBody,
     handle_http_exception,
     handle_internal,
+    handle_problem,
     problem_response,
+    route_template,
     without_values,
 )
 from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
@@ -67,6 +69,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, pool: asyncpg.Pool) -> Runtime:
+        metrics.POOL.watch(pool)
         return cls(
             settings, pool, IntakeService(settings, pool), build_engine(settings, pool), web_routes.WebAssets(settings)
         )
@@ -223,11 +226,7 @@ async def post_report(
 ) -> Response[ReportOut]:
     rt = runtime(state)
     address = client_address(request.scope, request.headers, rt.settings.trusted_proxies)
-    try:
-        created, report = await rt.intake.submit(data, x_altcha, address)
-    except Problem as problem:
-        metrics.REPORTS.labels(problem.slug).inc()
-        raise
+    created, report = await rt.intake.submit(data, x_altcha, address)
     metrics.REPORTS.labels("created" if created else "existing").inc()
     return Response(report, status_code=201 if created else 200, headers={"Cache-Control": "no-store"})
 
@@ -372,8 +371,9 @@ class StrictRequest(Request[Any, Any, Any]):
         return decoded
 
 
-def handle_db_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def handle_db_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning("database unavailable", error=exc.__class__.__name__)
+    metrics.ERRORS.labels(route_template(request), exc.__class__.__name__).inc()
     return problem_response(
         Problem(
             503,
@@ -383,6 +383,27 @@ def handle_db_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response
             headers={"Retry-After": "5"},
         )
     )
+
+
+class _ProblemType(msgspec.Struct):
+    type: str
+
+
+ExceptionHandler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
+
+def counting_refused_reports(handler: ExceptionHandler) -> ExceptionHandler:
+    """Counts every refused report submission by its problem type, wherever the refusal
+    arose: body decoding, media type and size checks happen before the handler runs."""
+
+    def counted(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
+        response = handler(request, exc)
+        if request.scope.get("path_template") == "/v1/reports" and request.method == "POST":
+            problem = msgspec.json.decode(response.content, type=_ProblemType)
+            metrics.REPORTS.labels(problem.type.rpartition("/")[2]).inc()
+        return response
+
+    return counted
 
 
 # --- assembly -------------------------------------------------------------------------------
@@ -425,25 +446,33 @@ async def run_jobs(pool: asyncpg.Pool, settings: Settings, intake: IntakeService
     each job make concurrent runs harmless."""
     await asyncio.sleep(5)
     while True:
-        intake.daily.forget_unless(dt.datetime.now(AMSTERDAM).date())
-        try:
-            for outcome in await run_releases_once(pool, settings):
-                if outcome.built is not None:
-                    metrics.RELEASES.labels(outcome.audience).inc()
-                    log.info("release built", municipality=outcome.municipality, period=outcome.period)
-                elif outcome.error != "exists":
-                    log.warning(
-                        "release refused",
-                        municipality=outcome.municipality,
-                        period=outcome.period,
-                        reason=outcome.error,
-                    )
-            result = await run_retention_once(pool, settings)
-            if result.ran:
-                log.info("job done", job="retention", count=result.texts + result.submission_ids)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("job failed", job="jobs", error=exc.__class__.__name__)
+        await run_jobs_once(pool, settings, intake)
         await asyncio.sleep(JOB_INTERVAL_SECONDS)
+
+
+async def run_jobs_once(pool: asyncpg.Pool, settings: Settings, intake: IntakeService) -> None:
+    """One round of the scheduled jobs; a database failure is counted and logged, and the
+    next round tries again."""
+    intake.daily.forget_unless(dt.datetime.now(AMSTERDAM).date())
+    job = "releases"
+    try:
+        for outcome in await run_releases_once(pool, settings):
+            if outcome.built is not None:
+                metrics.RELEASES.labels(outcome.audience).inc()
+                log.info("release built", municipality=outcome.municipality, period=outcome.period)
+            elif outcome.error != "exists":
+                log.warning(
+                    "release refused", municipality=outcome.municipality, period=outcome.period, reason=outcome.error
+                )
+        metrics.JOBS.labels(job, "ok").inc()
+        job = "retention"
+        result = await run_retention_once(pool, settings)
+        metrics.JOBS.labels(job, "ok" if result.ran else "skipped").inc()
+        if result.ran:
+            log.info("job done", job=job, count=result.texts + result.submission_ids)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        metrics.JOBS.labels(job, "failed").inc()
+        log.warning("job failed", job=job, error=exc.__class__.__name__)
 
 
 def app_from_environment() -> Litestar:
@@ -486,16 +515,21 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
         request_class=StrictRequest,
         middleware=[observe],
         exception_handlers={
-            Problem: lambda r, e: problem_response(e),
-            Refused: deliberation_routes.handle_refused,
-            HTTPException: handle_http_exception,
-            asyncpg.PostgresConnectionError: handle_db_unavailable,
-            asyncpg.CannotConnectNowError: handle_db_unavailable,
-            asyncpg.InterfaceError: handle_db_unavailable,
-            asyncpg.QueryCanceledError: handle_db_unavailable,
-            ConnectionError: handle_db_unavailable,
-            TimeoutError: handle_db_unavailable,
-            Exception: handle_internal,
+            exc: counting_refused_reports(handler)
+            for exc, handler in dict[type[Exception], ExceptionHandler](
+                {
+                    Problem: handle_problem,
+                    Refused: deliberation_routes.handle_refused,
+                    HTTPException: handle_http_exception,
+                    asyncpg.PostgresConnectionError: handle_db_unavailable,
+                    asyncpg.CannotConnectNowError: handle_db_unavailable,
+                    asyncpg.InterfaceError: handle_db_unavailable,
+                    asyncpg.QueryCanceledError: handle_db_unavailable,
+                    ConnectionError: handle_db_unavailable,
+                    TimeoutError: handle_db_unavailable,
+                    Exception: handle_internal,
+                }
+            ).items()
         },
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -17,6 +17,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from api import metrics
 from api.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -140,7 +141,9 @@ def _safe_detail(detail: str) -> str:
 
 
 def handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.error("unhandled error", error=exc.__class__.__name__, method=request.method, route=_route(request))
+    route = route_template(request)
+    log.error("unhandled error", error=exc.__class__.__name__, method=request.method, route=route)
+    metrics.ERRORS.labels(route, exc.__class__.__name__).inc()
     return problem_response(
         Problem(
             HTTP_500_INTERNAL_SERVER_ERROR,
@@ -151,7 +154,7 @@ def handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response
     )
 
 
-def _route(request: Request[Any, Any, Any]) -> str:
+def route_template(request: Request[Any, Any, Any]) -> str:
     try:
         return str(request.scope["path_template"])
     except KeyError:
