@@ -18,6 +18,7 @@ import pytest
 from api import db
 from api.app import create_app
 from api.settings import Settings
+from tests import logscan
 
 EMBEDDED_LOG: list[Path] = []  # the embedded server's own log, searched by the leak test
 TABLES_TO_CLEAR = (
@@ -34,6 +35,31 @@ TABLES_TO_CLEAR = (
     "staff_login_failure",
     "staff_audit",
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logscan.install()
+
+
+@pytest.fixture(autouse=True)
+def _production_logging() -> Iterator[None]:
+    yield
+    logscan.install()  # a test may have reconfigured logging; the rest of the run is scanned again
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The whole run's logs are searched for what must never be logged (tests/logscan.py)."""
+    sources = logscan.collected(EMBEDDED_LOG)
+    findings = logscan.scan(sources)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = sum(text.count("\n") + 1 for _, text in sources)
+    summary = f"log scan: {lines} lines from {len(sources)} sources, {len(findings)} findings"
+    if reporter is not None:
+        reporter.write_line(summary)
+        for finding in findings[:50]:
+            reporter.write_line(f"  {finding.kind} in {finding.source}: {finding.excerpt}", red=True)
+    if findings:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +159,7 @@ async def hague(clean: asyncpg.Pool) -> list[int]:
 
 
 def new_receipt() -> str:
-    return secrets.token_hex(16)
+    return logscan.remember(secrets.token_hex(16), "receipt")
 
 
 def report_body(at: int | None, **overrides: Any) -> dict[str, Any]:
@@ -150,6 +176,8 @@ def report_body(at: int | None, **overrides: Any) -> dict[str, Any]:
     if at is not None:
         body["cell"] = location.cell_hex(at)
     body.update(overrides)
+    if isinstance(body.get("description"), str):
+        logscan.remember(body["description"], "report text")
     return body
 
 
@@ -198,7 +226,7 @@ async def login_headers(
     response = await http.post("/v1/staff/login", json=body)
     assert response.status_code == 200, response.text
     http.cookies.clear()  # tests choose explicitly between bearer and cookie
-    return {"Authorization": f"Bearer {response.json()['token']}"}
+    return {"Authorization": f"Bearer {logscan.remember(response.json()['token'], 'staff token')}"}
 
 
 @pytest.fixture

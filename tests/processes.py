@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests import logscan
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -25,6 +27,7 @@ def server_process(args: list[str], env: dict[str, str], log_path: Path, timeout
     """`python -m api.cli <args> --port <free>`; yields the base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    logscan.watch_file(log_path)
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", *args, "--port", str(port)],
