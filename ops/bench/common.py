@@ -1,10 +1,12 @@
 """Helpers the benchmarks share: a fresh database (dropped afterwards), the bench server's
-environment and lifetime, a free local port and the server's peak resident memory."""
+environment and lifetime, a free local port, the server's peak resident memory, and the
+summary rows that ops/bench/run_all gathers into one table."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -121,3 +123,40 @@ def bench_server(command: list[str], port: int, env: dict[str, str]) -> Iterator
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+SUMMARY_ENV = "STRAATSTEM_BENCH_SUMMARY"
+
+
+def summarize(
+    benchmark: str,
+    measure: str,
+    value: float,
+    unit: str,
+    *,
+    baseline: float | None = None,
+    baseline_name: str = "",
+    target: str = "",
+    met: bool | None = None,
+    rss_mb: float | None = None,
+) -> None:
+    """One headline figure of a benchmark, appended as a JSON line to the file named by
+    STRAATSTEM_BENCH_SUMMARY (set by run_all); without it, nothing happens. `baseline` is
+    the same measure of the baseline run in the same process, so the ratio is meaningful."""
+    path = os.environ.get(SUMMARY_ENV)
+    if not path:
+        return
+    row = {
+        "benchmark": benchmark,
+        "measure": measure,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_name": baseline_name,
+        "ratio": value / baseline if baseline else None,
+        "target": target,
+        "met": met,
+        "rss_mb": rss_mb,
+    }
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(row) + "\n")

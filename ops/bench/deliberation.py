@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env
+from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env, summarize
 
 SLUG = "bench"
 
@@ -235,6 +235,29 @@ def main() -> None:
                 f"{pct(values, 0.9):.1f} | {pct(values, 0.99):.1f} | {pct(values, 0.99) / health99:.1f} |"
             )
     print(f"\nserver peak RSS: {rss:.0f} MB")
+    where = f"deliberation, {args.participants} x {args.statements}"
+    summarize(
+        where,
+        "recompute opinion groups (max)",
+        max(recomputes),
+        "s",
+        baseline=read,
+        baseline_name="read all votes",
+        target="< 2 s",
+        met=max(recomputes) < 2,
+    )
+    paced = next(iter(runs.values()))
+    summarize(
+        where,
+        "GET .../next p99 (participants pausing)",
+        pct(paced["next"], 0.99),
+        "ms",
+        baseline=pct(paced["health"], 0.99),
+        baseline_name="GET /healthz",
+        target="< 20 ms",
+        met=pct(paced["next"], 0.99) < 20,
+        rss_mb=rss,
+    )
     print(
         f"targets: recompute < 2 s: {'met' if max(recomputes) < 2 else 'NOT met'}; "
         f"next p99 < 20 ms with participants pausing: "

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env  # noqa: E402 - the bench folder is on sys.path only now
+from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env, summarize  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.0799, 4.3247)
 
@@ -269,6 +269,19 @@ def main() -> None:
     print(
         f"\nserver peak RSS (largest process): {rss:.0f} MB; reports stored: {stored} (expected {args.requests + 300})"
     )
+    where = f"intake, {args.workers} worker(s)"
+    summarize(
+        where,
+        "POST /v1/reports throughput",
+        intake.rps,
+        "req/s",
+        baseline=bare.rps,
+        baseline_name="bare decode-only POST",
+        target=">= 0.5 of bare",
+        met=intake.rps >= 0.5 * bare.rps,
+        rss_mb=rss,
+    )
+    summarize(where, "POST /v1/reports p99", intake.pct(0.99), "ms", baseline=bare.pct(0.99), rss_mb=rss)
     print(
         f"target: intake throughput >= 50% of bare: {'met' if intake.rps >= 0.5 * bare.rps else 'NOT met'} "
         f"({intake.rps / bare.rps:.0%}); mean intake latency {statistics.mean(intake.latencies) * 1000:.1f} ms"

@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env  # noqa: E402 - the bench folder is on sys.path only now
+from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env, summarize  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.10, 5.12)  # Utrecht
 CELL_AREA_KM2 = 0.1053  # mean area of an H3 res-9 cell
@@ -754,9 +754,30 @@ def print_report(args: argparse.Namespace, prep: Prepared, build: BuildResult, s
         f"({served.gzip_ms:.0f} ms to compress once)"
     )
     print(f"build {build.seconds:.1f} s: target < 10 s {'met' if build.seconds < 10 else 'NOT met'}")
+    where = f"releases, {args.reports:,} reports"
+    summarize(
+        where,
+        "staff release build",
+        build.seconds,
+        "s",
+        target="< 10 s",
+        met=build.seconds < 10,
+        rss_mb=build.peak_rss_mb,
+    )
     for heat, how in ((served.results[1], "gzip, as browsers ask"), (served.results[2], "uncompressed")):
         ratio = heat.pct(0.5) / bare.pct(0.5)
         print(f"heatmap p50 ({how}) x{ratio:.1f} of SELECT 1: target <= 3x {'met' if ratio <= 3 else 'NOT met'}")
+        summarize(
+            where,
+            f"heatmap p50 ({how})",
+            heat.pct(0.5),
+            "ms",
+            baseline=bare.pct(0.5),
+            baseline_name="SELECT 1 endpoint",
+            target="<= 3x baseline",
+            met=ratio <= 3,
+            rss_mb=served.rss_peak,
+        )
 
 
 def main() -> None:
