@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     from api.deliberation import cli as deliberation_cli
 
     deliberation_cli.add_parser(sub)
+    from api.governance import cli as governance_cli
+
+    governance_cli.add_parser(sub)
     return parser
 
 
@@ -243,6 +246,19 @@ def run(argv: Sequence[str] | None = None) -> int:
         for line in asyncio.run(_with_database(settings, deliberate)):
             print(line)
         return 0
+    if args.command == "governance":
+        from api.governance import cli as governance_cli
+        from api.governance.documents import prepare_output
+
+        chosen = governance_cli.options(args)
+        prepare_output(chosen.output)  # an unusable folder fails before the database is touched
+
+        async def govern(conn: asyncpg.Connection) -> list[str]:
+            return await governance_cli.run(conn, chosen, settings)
+
+        for line in asyncio.run(_with_database(settings, govern)):
+            print(line)
+        return 0
     raise CliError(f"unknown command {args.command}")
 
 
@@ -303,6 +319,7 @@ def _staff(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     from api.deliberation.cli import DeliberationCliError
+    from api.governance import GovernanceError
     from api.importer import ImportFileError
     from api.municipalities.service import MunicipalityError
     from api.releases.cli import ReleaseCliError
@@ -319,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         StaffError,
         ReleaseCliError,
         DeliberationCliError,
+        GovernanceError,
     ) as exc:
         print(f"straatstem: error: {exc}", file=sys.stderr)
         code = 2
