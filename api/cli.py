@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     staff_disable.add_argument("--email", required=True)
     staff_list = staff_sub.add_parser("list", help="list the staff accounts of a municipality")
     staff_list.add_argument("--municipality", required=True)
+    staff_end = staff_sub.add_parser(
+        "sessions-end", help="end every staff session (after a suspected leak, or to rotate sessions)"
+    )
+    which = staff_end.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="of every municipality")
+    which.add_argument("--municipality", help="of this municipality only")
 
     from api.releases import cli as release_cli
 
@@ -306,6 +312,15 @@ def _staff(settings: Settings, args: argparse.Namespace) -> int:
 
         asyncio.run(_with_database(settings, disable))
         print("disabled; its sessions have ended")
+        return 0
+
+    if args.action == "sessions-end":
+
+        async def end(conn: asyncpg.Connection) -> dict[str, int]:
+            return await service.end_sessions(conn, None if args.all else args.municipality)
+
+        for slug, count in asyncio.run(_with_database(settings, end)).items():
+            print(f"{slug}\t{count} sessions ended")
         return 0
 
     async def listing(conn: asyncpg.Connection) -> Any:

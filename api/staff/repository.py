@@ -44,6 +44,14 @@ values ($1, $2, now() + make_interval(hours => $3))
 returning expires_at
 """
 DROP_EXPIRED_SESSIONS = "delete from staff_session where expires_at <= now()"
+END_SESSIONS = """
+with gone as (
+  delete from staff_session s using staff st
+   where st.id = s.staff_id and ($1::text is null or st.municipality = $1)
+  returning st.municipality
+)
+select municipality, count(*) as sessions from gone group by municipality
+"""
 SESSION_USER = """
 select s.expires_at, st.id, st.email, st.municipality, st.role
   from staff_session s join staff st on st.id = s.staff_id
@@ -245,3 +253,8 @@ async def audit_page(
     conn: asyncpg.Connection, municipality: str, before: int | None, limit: int
 ) -> list[asyncpg.Record]:
     return list(await conn.fetch(AUDIT_PAGE, municipality, before, limit))
+
+
+async def end_sessions(conn: asyncpg.Connection, municipality: str | None) -> dict[str, int]:
+    """Ends every staff session (of one municipality, or all); returns the count per municipality."""
+    return {row["municipality"]: row["sessions"] for row in await conn.fetch(END_SESSIONS, municipality)}

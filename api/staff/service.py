@@ -426,6 +426,21 @@ async def disable_staff(conn: asyncpg.Connection, raw_email: str) -> repo.Accoun
     return await _disable(conn, await _existing(conn, raw_email), None)
 
 
+async def end_sessions(conn: asyncpg.Connection, municipality: str | None) -> dict[str, int]:
+    """End every staff session, of one municipality or (None) of all: what rotating session
+    secrets means here, since a session is a random token stored only as a hash. Audited per
+    municipality as the command line; returns the sessions ended per municipality."""
+    if municipality is not None and not await municipalities.exists(conn, municipality):
+        raise StaffError(f"no municipality with slug {municipality!r}; see `straatstem municipality list`")
+    async with conn.transaction():
+        ended = await repo.end_sessions(conn, municipality)
+        slugs = [municipality] if municipality is not None else [m["slug"] for m in await municipalities.list_all(conn)]
+        for slug in slugs:
+            await _audit(conn, None, "staff.sessions-end", slug, f"{ended.get(slug, 0)} sessions ended")
+    log.info("staff sessions ended", count=sum(ended.values()))
+    return {slug: ended.get(slug, 0) for slug in slugs}
+
+
 async def list_staff(conn: asyncpg.Connection, municipality: str) -> list[repo.Account]:
     if not await municipalities.exists(conn, municipality):
         raise StaffError(f"no municipality with slug {municipality!r}; see `straatstem municipality list`")

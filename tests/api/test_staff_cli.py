@@ -157,3 +157,44 @@ async def test_disable_ends_sessions(dsn: str, clean: asyncpg.Pool, hague: list[
         actions = [r["action"] for r in await conn.fetch("select action from staff_audit order by id")]
     assert actions == ["staff.add", "staff.disable"]
     assert "disabled" in run(["list", "--municipality", "den-haag"], dsn, tmp_path).stdout
+
+
+async def test_sessions_end_per_municipality_and_for_all(
+    dsn: str, clean: asyncpg.Pool, hague: list[int], tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    from api.municipalities import service as municipalities
+    from tests.conftest import login_headers, make_staff
+
+    async with clean.acquire() as conn:
+        await municipalities.add(conn, "almere", "Almere", municipalities.cells_from_circle("52.37,5.21", 0.5))
+        await make_staff(conn, "a@den-haag.example", "den-haag", "analyst")
+        await make_staff(conn, "b@almere.example", "almere", "admin")
+    hague_session = await login_headers(client, "a@den-haag.example")
+    almere_session = await login_headers(client, "b@almere.example")
+
+    async def alive(headers: dict[str, str]) -> bool:
+        return (await client.get("/v1/staff/me", headers=headers)).status_code == 200
+
+    ended = run(["sessions-end", "--municipality", "den-haag"], dsn, tmp_path)
+    assert ended.returncode == 0, ended.stderr
+    assert ended.stdout == "den-haag\t1 sessions ended\n"
+    assert not await alive(hague_session) and await alive(almere_session)
+
+    everything = run(["sessions-end", "--all"], dsn, tmp_path)
+    assert everything.returncode == 0 and "almere\t1 sessions ended" in everything.stdout
+    assert not await alive(almere_session)
+    async with clean.acquire() as conn:
+        audit = await conn.fetch(
+            "select staff_email, municipality, detail from staff_audit where action = 'staff.sessions-end' order by id"
+        )
+    # By id: the first run audits den-haag; `--all` audits every municipality (in slug order).
+    assert [tuple(r) for r in audit] == [
+        ("cli", "den-haag", "1 sessions ended"),
+        ("cli", "almere", "1 sessions ended"),
+        ("cli", "den-haag", "0 sessions ended"),
+    ]
+
+    unknown = run(["sessions-end", "--municipality", "atlantis"], dsn, tmp_path)
+    assert unknown.returncode == 2 and unknown.stderr.strip().count("\n") == 0
+    assert "no municipality with slug 'atlantis'" in unknown.stderr
+    assert run(["sessions-end"], dsn, tmp_path).returncode == 2  # one of --all / --municipality is required
