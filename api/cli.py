@@ -101,7 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_database(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+async def _with_database(
+    settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]], *, migrate_first: bool = True
+) -> Any:
     dsn, embedded = await db.resolve_dsn(settings)
     try:
         try:
@@ -111,7 +113,8 @@ async def _with_database(settings: Settings, work: Callable[[asyncpg.Connection]
                 f"cannot connect to PostgreSQL ({exc.__class__.__name__}); check DATABASE_URL"
             ) from None
         try:
-            await db.migrate(conn)
+            if migrate_first:
+                await db.migrate(conn)
             return await work(conn)
         finally:
             await conn.close()
@@ -172,7 +175,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         action_server.serve(settings, args.host, args.port)
         return 0
     if args.command == "migrate":
-        applied = asyncio.run(_with_database(settings, db.migrate))
+        applied = asyncio.run(_with_database(settings, db.migrate, migrate_first=False))
         print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
         return 0
     if args.command == "openapi":

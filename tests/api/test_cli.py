@@ -48,9 +48,28 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 
 
 def test_migrate_is_idempotent(dsn: str, tmp_path: Path) -> None:
+    assert run(["migrate"], dsn, tmp_path).returncode == 0
     result = run(["migrate"], dsn, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "applied 0 migration(s)" in result.stdout
+
+
+async def test_migrate_reports_what_it_applied_to_a_fresh_database(dsn: str, tmp_path: Path) -> None:
+    import secrets
+
+    from api import db
+
+    name = f"straatstem_fresh_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f'create database "{name}"')
+    try:
+        result = run(["migrate"], db.with_database(dsn, name), tmp_path)
+        assert result.returncode == 0, result.stderr
+        shipped = [m.name for m in db.migrations()]
+        assert result.stdout.strip() == f"applied {len(shipped)} migration(s): {', '.join(shipped)}"
+    finally:
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await admin.close()
 
 
 async def test_municipality_add_from_circle_and_boundary(dsn: str, clean: asyncpg.Pool, tmp_path: Path) -> None:
