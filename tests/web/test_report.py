@@ -363,6 +363,34 @@ def test_server_error_keeps_the_report_queued_with_the_same_body(web_factory: Fa
     assert posts[0].headers["x-altcha"] != posts[1].headers["x-altcha"]
 
 
+def test_a_refused_proof_of_work_is_solved_again_not_dropped(web_factory: Factory, web_server: WebServer) -> None:
+    """400 invalid-proof-of-work (a challenge that expired while solving, or signed with a
+    rotated key): the contract says fetch a new challenge and retry, so the report is sent."""
+    session = _phone(web_factory, service_workers="block")
+    page = session.page
+    requests = _record(page)
+    calls: list[int] = []
+
+    def expired(route: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            problem = {"type": "/problems/invalid-proof-of-work", "title": "Invalid proof of work", "status": 400}
+            route.fulfill(status=400, headers={"Content-Type": "application/problem+json"}, body=json.dumps(problem))
+        else:
+            route.continue_()
+
+    page.route("**/v1/reports", expired)
+    _open(session)
+    _fill(page)
+    _use_location(page)
+    page.get_by_role("button", name="Melding versturen").click()
+    receipt, report_id = _receipt(page)
+    assert _status(web_server, report_id, receipt).status_code == 200
+    posts = _posts(requests)
+    assert len(posts) == 2 and posts[0].headers["x-altcha"] != posts[1].headers["x-altcha"]
+    assert json.loads(posts[0].post_data) == json.loads(posts[1].post_data)
+
+
 def test_refusals_are_explained_in_plain_language(web_factory: Factory) -> None:
     """410 drops the report with a message; 429 keeps it queued until the next day."""
     session = _phone(web_factory, service_workers="block")

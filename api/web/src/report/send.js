@@ -116,7 +116,9 @@ export async function attempt(item, onProgress) {
     const status = response.status;
     if (status === 200 || status === 201) return { kind: 'sent', report: answer, created: status === 201 };
     const type = String(answer.type || '').split('/').pop() || `http-${status}`;
-    if (status === 400 && type.startsWith('proof-of-work')) continue;
+    // The contract: every proof-of-work refusal (required, invalid (e.g. expired while solving,
+    // or signed by a key a replica no longer knows), replayed) means a fresh challenge.
+    if (status === 400 && (type.startsWith('proof-of-work') || type === 'invalid-proof-of-work')) continue;
     if (status === 429) return { kind: 'retry', reason: 'rate', retryAfter: retryAfter(response) };
     if (status >= 500 || status === 408) return { kind: 'retry', reason: 'server', retryAfter: retryAfter(response) };
     if (status === 409) return { kind: 'renew' };
