@@ -8,6 +8,7 @@ schemas are worse than a failed start.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -28,8 +29,32 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 log = logging.getLogger(__name__)
 
 
+# How long opening a connection may take before it counts as an outage. A stopped or stuck
+# server (SIGSTOP, a full backlog, a network black hole) accepts the socket, or not even that,
+# and never answers; asyncpg's default of 60 s would hold every request that needs a new
+# connection for a minute instead of answering 503.
+CONNECT_TIMEOUT = 2.0
+
+
 class DatabaseError(RuntimeError):
     """A database problem the operator must fix; the message says what."""
+
+
+class DatabaseUnavailable(ConnectionError):
+    """PostgreSQL cannot be reached right now: its socket is gone (a server that was shut
+    down removes it), refused or unreachable. A ConnectionError, so the API answers it like
+    any other outage (503 with Retry-After) instead of as an internal error."""
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg.connect for the pool, with every OS-level failure to reach the server turned
+    into DatabaseUnavailable (a clean shutdown leaves no socket file: FileNotFoundError)."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except ConnectionError:
+        raise
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot reach PostgreSQL ({exc.__class__.__name__})") from None
 
 
 @dataclass(frozen=True)
@@ -148,6 +173,29 @@ async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]
     return with_database(admin_dsn, "straatstem"), embedded
 
 
+@contextlib.asynccontextmanager
+async def within(pool: asyncpg.Pool, seconds: float) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for work that must be done within `seconds` (acquiring included),
+    also when PostgreSQL hangs instead of failing; TimeoutError otherwise, which the API
+    answers with 503. A timeout cancels asyncpg's wait, but asyncpg then sends the server a
+    cancel request and holds the connection until that is answered, which a stuck server
+    never does (up to command_timeout more); so the connection is closed instead, and the
+    pool opens a new one when it needs one. A connection the server ended while it sat idle
+    in the pool (asyncpg's InternalClientError on its next use) is closed the same way."""
+    conn = None
+    try:
+        async with asyncio.timeout(seconds):
+            conn = await pool.acquire()
+            yield conn
+    except (TimeoutError, asyncio.CancelledError, asyncpg.InternalClientError):
+        if conn is not None:
+            conn.terminate()  # released at once: the pool gets its slot back, closed
+        raise
+    finally:
+        if conn is not None:
+            await pool.release(conn)
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool release without asyncpg's default reset (RESET ALL, UNLISTEN *, CLOSE ALL,
     advisory unlock): one round trip per request saved. Safe because no request leaves
@@ -164,6 +212,8 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             command_timeout=10,
+            timeout=CONNECT_TIMEOUT,
+            connect=_connect,
             reset=_keep_session,
             # Every statement has a deadline so a stuck database turns into a 503, not a hang.
             server_settings={"application_name": "straatstem", "statement_timeout": "5000"},

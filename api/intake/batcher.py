@@ -12,6 +12,13 @@ flight and sends them as one `intake_submit_batch` call. Guarantees:
 At most `flushers` batches are in flight at once (each on its own pool connection). Two
 concurrent batches can deadlock on rate counters they both touch in different orders;
 PostgreSQL then aborts one, which is retried once.
+
+Every submission is answered within `deadline` seconds, also when PostgreSQL hangs instead of
+failing (a stopped server accepts sockets but never answers): the caller then gets
+TimeoutError (503 with Retry-After), a batch that overruns has its connection closed rather
+than cancelled (api/db.py `within`), and submissions whose caller gave up before their batch
+was sent are dropped. A batch that overran may still have committed; the client's retry with
+the same submission id then finds the report (200), as the contract promises.
 """
 
 from __future__ import annotations
@@ -21,10 +28,15 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from api.db import DatabaseUnavailable, within
 from api.intake import repository as repo
 
 MAX_BATCH = 64
 ITEM_RETRIES = 3
+STALE_RETRIES = 3
+# Below the 2 s in which a client must hear that the database is unavailable, with room for
+# the request's own work; a healthy batch takes milliseconds.
+SUBMIT_DEADLINE = 1.5
 
 
 @dataclass
@@ -39,6 +51,7 @@ class SubmitBatcher:
     pool: asyncpg.Pool
     flushers: int = 2
     max_batch: int = MAX_BATCH
+    deadline: float = SUBMIT_DEADLINE
     _pending: list[_Item] = field(default_factory=list)
     _running: int = 0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -52,28 +65,44 @@ class SubmitBatcher:
             task = asyncio.create_task(self._flush())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        # A cancelled caller (client gone) cancels only its future; the flusher skips done
-        # futures, and the report, once committed, is found as existing on a retry.
-        return await future
+        # A cancelled or timed-out caller (client gone, database stuck) cancels only its
+        # future; the flusher skips done futures, and the report, if its batch committed
+        # anyway, is found as existing on a retry.
+        async with asyncio.timeout(self.deadline):
+            return await future
 
     async def _flush(self) -> None:
         try:
             while self._pending:
-                batch = self._pending[: self.max_batch]
+                batch = [item for item in self._pending[: self.max_batch] if not item.future.done()]
                 del self._pending[: self.max_batch]
-                await self._run(batch)
+                if batch:
+                    await self._run(batch)
         finally:
             self._running -= 1
 
+    async def _call(self, batch: list[_Item]) -> list[repo.Stored | repo.Refused]:
+        async with within(self.pool, self.deadline) as conn:
+            return await repo.submit_batch(conn, [item.submission for item in batch])
+
     async def _run(self, batch: list[_Item]) -> None:
-        for attempt in (1, 2):
+        deadlocks = stale = 0
+        while True:
             try:
-                async with self.pool.acquire() as conn:
-                    results = await repo.submit_batch(conn, [item.submission for item in batch])
+                results = await self._call(batch)
                 break
             except asyncpg.DeadlockDetectedError:
-                if attempt == 2:
+                deadlocks += 1
+                if deadlocks == 2:
                     _fail(batch, asyncpg.DeadlockDetectedError("intake batch deadlocked twice"))
+                    return
+            except asyncpg.InternalClientError:
+                # A pooled connection that the server ended while it was idle (a restart,
+                # pg_terminate_backend) fails its next use with this, before anything is sent,
+                # until asyncpg notices the close; _call closed it, so try other connections.
+                stale += 1
+                if stale == STALE_RETRIES:
+                    _fail(batch, DatabaseUnavailable("the database ended its connections"))
                     return
             except Exception as exc:  # every caller of this batch gets the database's error
                 _fail(batch, exc)

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import asyncpg
 import msgspec
 
+from api import db
 from api.errors import Problem
 from api.intake import repository as repo
-from api.intake.batcher import SubmitBatcher
+from api.intake.batcher import SUBMIT_DEADLINE, SubmitBatcher
 from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
 from api.settings import Settings
 from privacy import coarsen, location, pii, pow, ratelimit, receipts
@@ -65,7 +66,9 @@ class DailyKeyCache:
 
     async def get(self, pool: asyncpg.Pool, today: dt.date) -> bytes:
         if self.day != today:
-            async with pool.acquire() as conn:
+            # The first submission of a process or a day: bounded like the batch itself, so a
+            # hung database is a 503 within the deadline here too.
+            async with db.within(pool, SUBMIT_DEADLINE) as conn:
                 self.key = await repo.rate_key(conn, today, secrets.token_bytes(32))
             self.day = today
         return self.key

@@ -1,0 +1,1 @@
+"""Resilience scripts: database outage, crash test, graceful shutdown (see run.py)."""
