@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -103,6 +104,9 @@ def without_values(message: str) -> str:
     return message
 
 
+# Litestar's detail when the body stream ends in http.disconnect (litestar/connection/request.py).
+CLIENT_DISCONNECTED = "client disconnected prematurely"
+
 _STATUS_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Authentication required"),
@@ -131,6 +135,12 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         return problem_response(Problem(400, "invalid-request", "Invalid request", detail, errors=errors or None))
     if isinstance(exc, NotFoundException):
         return problem_response(Problem(404, slug, title, "no such resource"))
+    if status == HTTP_500_INTERNAL_SERVER_ERROR and exc.detail == CLIENT_DISCONNECTED:
+        # Nobody receives this answer; it is for the request metrics and the log, where a
+        # client that stopped sending (or api/server.py's body timeout) is not a server error.
+        return problem_response(
+            Problem(408, "request-timeout", "Request timeout", "the request body did not arrive completely")
+        )
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("allow", "retry-after")}
     return problem_response(Problem(status, slug, title, _safe_detail(exc.detail), headers=headers))
 
@@ -141,6 +151,12 @@ def _safe_detail(detail: str) -> str:
 
 
 def handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, asyncpg.CharacterNotInRepertoireError):
+        # PostgreSQL text cannot hold U+0000; a path, query or body carried one. Refused, not
+        # failed: nothing was stored (the statement's transaction rolled back).
+        return problem_response(
+            Problem(400, "invalid-text", "Invalid text", "text must not contain the NUL character (U+0000)")
+        )
     route = route_template(request)
     log.error("unhandled error", error=exc.__class__.__name__, method=request.method, route=route)
     metrics.ERRORS.labels(route, exc.__class__.__name__).inc()

@@ -4,17 +4,75 @@
 the committed files differ from what the code generates, so the contract cannot drift.
 Vectors are deterministic (fixed keys, salts and numbers) so app developers can use them as
 unit-test fixtures in Kotlin, Swift or JavaScript.
+
+Also the two places where Litestar's generated document would say something the server does
+not do (`ArrayLikeStructs`, `alternative_media`); tests/api/test_schemathesis.py checks every
+answer of a live server against the document.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
 
 from api.settings import Settings
 
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+
 VECTOR_KEY = bytes(range(32))  # published test key; never a real deployment's key
+
+
+class ArrayLikeStructs(OpenAPISchemaPlugin):
+    """msgspec Structs with `array_like=True` (such as aggregation.views.Interval) travel as
+    JSON arrays; Litestar documents every Struct as an object. This plugin documents them as
+    the arrays they are: one `prefixItems` entry per field, in field order."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        annotation = field_definition.annotation
+        return (
+            isinstance(annotation, type)
+            and issubclass(annotation, msgspec.Struct)
+            and bool(annotation.__struct_config__.array_like)
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        fields = msgspec.structs.fields(field_definition.annotation)
+        items = [schema_creator.for_field_definition(FieldDefinition.from_annotation(f.type)) for f in fields]
+        return Schema(
+            type=OpenAPIType.ARRAY,
+            prefix_items=items,
+            min_items=len(items),
+            max_items=len(items),
+            description="[" + ", ".join(f.name for f in fields) + "]",
+        )
+
+
+def alternative_media(status: int, media: dict[str, Schema]) -> type[Operation]:
+    """An operation class for a route whose `status` answer comes in more than one media type
+    (a report as JSON, CSV or HTML; an export as CSV or GeoJSON): Litestar's ResponseSpec
+    documents one, this adds the others to the same response."""
+
+    @dataclass
+    class AlternativeMedia(Operation):
+        def __post_init__(self) -> None:
+            response = (self.responses or {}).get(str(status))
+            if isinstance(response, OpenAPIResponse):
+                response.content = response.content or {}
+                for media_type, schema in media.items():
+                    response.content.setdefault(media_type, OpenAPIMediaType(schema=schema))
+
+    return AlternativeMedia
+
+
+TEXT = Schema(type=OpenAPIType.STRING)
 
 
 def openapi_document() -> dict[str, Any]:

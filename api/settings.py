@@ -51,6 +51,19 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class ClientLimits:
+    """What a client gets to send a request (api/server.py enforces them on every connection):
+    the request line and headers within `header_timeout_seconds` of connecting or of the
+    previous response, the body within `body_timeout_seconds` of the headers, and at most
+    `max_header_bytes` of request line and headers. Slow senders (slowloris) would otherwise
+    hold a connection and its buffers for as long as they like."""
+
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    max_header_bytes: int = 16_384
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     data_dir: Path = Path(".straatstem")
@@ -91,6 +104,9 @@ class Settings:
     # An optional base map for the web pages (off by default: no request leaves the server).
     tile_url: str | None = None
     tile_attribution: str = ""
+    # Browser origins allowed to call the API cross-origin (api/security.py); none by default.
+    cors_origins: tuple[str, ...] = ()
+    client_limits: ClientLimits = field(default_factory=ClientLimits)
 
     def __post_init__(self) -> None:
         # Floors and ceilings hold for every way of building settings, not only the environment.
@@ -296,7 +312,45 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         actions_discussion=(env.get(PREFIX + "ACTIONS_DISCUSSION") or "").strip() or None,
         tile_url=_tile_url(env),
         tile_attribution=(env.get(PREFIX + "TILE_ATTRIBUTION") or "").strip()[:300],
+        cors_origins=_cors_origins(env),
+        client_limits=client_limits(env),
     )
+
+
+def client_limits(env: Mapping[str, str] | None = None) -> ClientLimits:
+    """Also read by api/server.py in every worker process, from the same environment."""
+    env = os.environ if env is None else env
+    return ClientLimits(
+        header_timeout_seconds=_int(env, "HEADER_TIMEOUT_SECONDS", 10, 1, 300),
+        body_timeout_seconds=_int(env, "BODY_TIMEOUT_SECONDS", 30, 1, 600),
+        max_header_bytes=_int(env, "MAX_HEADER_BYTES", 16_384, 4_096, 1_048_576),
+    )
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ORIGIN = re.compile(rf"https://({_LABEL}(?:\.{_LABEL})*)(?::([0-9]{{1,5}}))?")
+
+
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Exact https origins, as browsers send them in `Origin`: lower case, and without the
+    default port (https://kaart.example.nl:443 is stored as https://kaart.example.nl). No
+    wildcards and no paths: an origin allowed here can read every API answer a visitor's
+    browser can get."""
+    origins: list[str] = []
+    for item in (env.get(PREFIX + "CORS_ORIGINS") or "").split(","):
+        if not item.strip():
+            continue
+        match = _ORIGIN.fullmatch(item.strip().lower())
+        if match is None or (match.group(2) is not None and not 1 <= int(match.group(2)) <= 65535):
+            raise SettingsError(
+                f"{PREFIX}CORS_ORIGINS must be a comma-separated list of https origins such as "
+                f"https://kaart.example.nl (scheme, host and optional port; no path, no wildcard), got {item.strip()!r}"
+            )
+        host, port = match.group(1), match.group(2)
+        origin = f"https://{host}" + (f":{int(port)}" if port is not None and int(port) != 443 else "")
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
 
 
 def _tile_url(env: Mapping[str, str]) -> str | None:

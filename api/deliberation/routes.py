@@ -25,6 +25,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, Quer
 from msgspec import Meta
 
 from api.errors import DuplicateOf, Problem, problem_response
+from api.openapi import TEXT, alternative_media
 from api.staff import access
 from chatbot import dialogue
 from chatbot import report as reports
@@ -124,8 +125,12 @@ class SeedIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     statements: Annotated[list[Text280], Meta(min_length=1, max_length=200)]
 
 
+# Statement ids are PostgreSQL integers; a larger one is refused as invalid, not sent to the database.
+MAX_STATEMENT_ID = 2**31 - 1
+
+
 class VoteIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    statement: Annotated[int, Meta(ge=1)]
+    statement: Annotated[int, Meta(ge=1, le=MAX_STATEMENT_ID)]
     value: Annotated[Literal[-1, 0, 1], Meta(description="1 agree, -1 disagree, 0 pass; a later vote replaces it")]
 
 
@@ -196,6 +201,7 @@ ParticipantHeader = Annotated[
     HeaderParameter(name="Authorization", required=False, description="Participant <token>: the token from joining"),
 ]
 DiscussionId = Annotated[uuid.UUID, Parameter(description="Discussion id")]
+StatementId = Annotated[int, Parameter(ge=1, le=MAX_STATEMENT_ID, description="Statement id")]
 
 
 def _token(header: str | None) -> str | None:
@@ -323,7 +329,7 @@ async def submit(
 
 
 async def get_statement(
-    state: State, discussion_id: FromPath[DiscussionId], statement_id: FromPath[int]
+    state: State, discussion_id: FromPath[DiscussionId], statement_id: FromPath[StatementId]
 ) -> Response[StatementOut]:
     async with pool(state).acquire() as conn:
         row = await engine(state).discussion(conn, discussion_id)
@@ -344,7 +350,7 @@ async def vote(
 async def flag(
     state: State,
     discussion_id: FromPath[DiscussionId],
-    statement_id: FromPath[int],
+    statement_id: FromPath[StatementId],
     data: JSONBody[FlagIn],
     authorization: ParticipantHeader,
 ) -> Response[None]:
@@ -481,7 +487,7 @@ async def moderate(
     state: State,
     request: Request[Any, Any, Any],
     discussion_id: FromPath[DiscussionId],
-    statement_id: FromPath[int],
+    statement_id: FromPath[StatementId],
     data: JSONBody[ModerationIn],
 ) -> Response[StatementOut]:
     async with pool(state).acquire() as conn:
@@ -523,13 +529,13 @@ async def get_report(
     if format == "csv":
         return Response(
             reports.to_csv(built).encode(),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/* types
             headers={**NO_STORE, "Content-Disposition": f'attachment; filename="report-{discussion_id}.csv"'},
         )
     if format == "html":
         return Response(
             reports.to_html(built).encode(),
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",
             headers={
                 **NO_STORE,
                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
@@ -545,21 +551,30 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
     tags = ["deliberation"]
     staff_tags = ["deliberation-staff"]
     staff_problems = problems(400, 401, 403, 404, 409, 503)
+    # Routes with a body can also be too large (413) or not JSON (415); 204 answers have no body.
+    staff_body_problems = problems(400, 401, 403, 404, 409, 413, 415, 503)
+    no_content = {204: ResponseSpec(data_container=None, description="Done; no body")}
     return [
-        get("/v1/discussions", tags=tags, summary="Open discussions (optionally of one municipality)")(list_open),
-        get(base, tags=tags, summary="One open or closed discussion", responses=problems(404))(get_discussion),
+        get(
+            "/v1/discussions",
+            tags=tags,
+            summary="Open discussions (optionally of one municipality)",
+            responses=problems(400),
+        )(list_open),
+        get(base, tags=tags, summary="One open or closed discussion", responses=problems(400, 404))(get_discussion),
         post(
             f"{base}/participants",
             tags=tags,
             summary="Join anonymously: returns a token scoped to this discussion",
-            responses=problems(400, 404, 409, 503),
+            responses=problems(400, 404, 409, 413, 415, 503),
         )(join),
         patch(
             f"{base}/participants/me",
             tags=tags,
             summary="Change your preferences (content warnings)",
+            status_code=204,
             security=participant,
-            responses=problems(400, 401, 404, 503),
+            responses={**no_content, **problems(400, 401, 404, 413, 415, 503)},
         )(set_preferences),
         delete(
             f"{base}/participants/me",
@@ -574,13 +589,13 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             tags=tags,
             summary="Submit a statement (<= 280 characters; personal data is removed; duplicates are refused)",
             security=participant,
-            responses=problems(400, 401, 404, 409, 503),
+            responses=problems(400, 401, 404, 409, 413, 415, 503),
         )(submit),
         get(
             f"{base}/statements/{{statement_id:int}}",
             tags=tags,
             summary="One statement that is open for votes",
-            responses=problems(404),
+            responses=problems(400, 404),
         )(get_statement),
         post(
             f"{base}/votes",
@@ -588,7 +603,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             summary="Vote agree (1), disagree (-1) or pass (0); the latest vote counts",
             status_code=204,
             security=participant,
-            responses=problems(400, 401, 404, 409, 503),
+            responses={**no_content, **problems(400, 401, 404, 409, 413, 415, 503)},
         )(vote),
         post(
             f"{base}/statements/{{statement_id:int}}/flags",
@@ -596,7 +611,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             summary="Flag a statement for the moderators",
             status_code=204,
             security=participant,
-            responses=problems(400, 401, 404, 503),
+            responses={**no_content, **problems(400, 401, 404, 413, 415, 503)},
         )(flag),
         post(
             f"{base}/chat",
@@ -605,21 +620,21 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             "the answer is the bot's messages with quick replies",
             status_code=200,
             security=participant,
-            responses=problems(400, 401, 404, 503),
+            responses=problems(400, 401, 404, 413, 415, 503),
         )(chat),
         get(
             f"{base}/next",
             tags=tags,
             summary="The next statement to vote on, or that you have seen enough for now",
             security=participant,
-            responses=problems(401, 404, 409, 503),
+            responses=problems(400, 401, 404, 409, 503),
         )(next_statement),
         post(
             "/v1/staff/municipalities/{slug:str}/discussions",
             tags=staff_tags,
             summary="Create a discussion (draft) with optional seed statements",
             security=bearer,
-            responses=staff_problems,
+            responses=staff_body_problems,
         )(create),
         get(
             "/v1/staff/municipalities/{slug:str}/discussions",
@@ -634,7 +649,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             summary="Open (or reopen) the discussion",
             status_code=204,
             security=bearer,
-            responses=staff_problems,
+            responses={**no_content, **staff_problems},
             operation_id="openDiscussion",
         )(_transition("open")),
         post(
@@ -643,7 +658,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             summary="Close the discussion: no more joins, statements or votes",
             status_code=204,
             security=bearer,
-            responses=staff_problems,
+            responses={**no_content, **staff_problems},
             operation_id="closeDiscussion",
         )(_transition("closed")),
         post(
@@ -652,7 +667,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             summary="Pause the discussion: it stays readable, but takes no joins, statements or votes until reopened",
             status_code=204,
             security=bearer,
-            responses=staff_problems,
+            responses={**no_content, **staff_problems},
             operation_id="pauseDiscussion",
         )(_transition("paused")),
         post(
@@ -660,7 +675,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             tags=staff_tags,
             summary="Add seed statements (accepted at once)",
             security=bearer,
-            responses=staff_problems,
+            responses=staff_body_problems,
         )(add_seeds),
         get(
             f"{base}/moderation",
@@ -675,7 +690,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             summary="Accept or reject (with a reason) a statement; mark it sensitive",
             status_code=200,
             security=bearer,
-            responses=staff_problems,
+            responses=staff_body_problems,
         )(moderate),
         post(
             f"{base}/groups",
@@ -692,5 +707,6 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             "balance (JSON, CSV or printable HTML)",
             security=bearer,
             responses=staff_problems,
+            operation_class=alternative_media(200, {"text/csv": TEXT, "text/html": TEXT}),
         )(get_report),
     ]

