@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -42,6 +42,19 @@ class Challenge:
     salt: str
     signature: str
     expires: int  # unix seconds, also signed inside the salt
+
+    @classmethod
+    def from_wire(cls, fields: Mapping[str, Any]) -> Challenge:
+        """A challenge as GET /v1/challenge sends it (ALTCHA's `maxnumber`; the expiry
+        travels inside the salt), for clients and tests that solve it."""
+        return cls(
+            algorithm=str(fields["algorithm"]),
+            challenge=str(fields["challenge"]),
+            max_number=int(fields["maxnumber"]),
+            salt=str(fields["salt"]),
+            signature=str(fields["signature"]),
+            expires=_expiry(str(fields["salt"])) or 0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +118,7 @@ def solve(challenge: Challenge) -> str:
     return encode_payload(challenge, solution.number)
 
 
-def verify(
-    key: bytes, payload_b64: str, now: float | None = None, previous: Sequence[bytes] = ()
-) -> VerifiedPow:
+def verify(key: bytes, payload_b64: str, now: float | None = None, previous: Sequence[bytes] = ()) -> VerifiedPow:
     """Check a base64 ALTCHA payload; raise PowError with a client-actionable reason.
 
     Invariant: a payload passes only if its signature was made with `key` or one of the

@@ -187,15 +187,7 @@ async def solved_pow(http: httpx.AsyncClient) -> str:
     response = await http.get("/v1/challenge")
     assert response.status_code == 200
     c = response.json()
-    challenge = pow_.Challenge(
-        algorithm=c["algorithm"],
-        challenge=c["challenge"],
-        max_number=c["maxnumber"],
-        salt=c["salt"],
-        signature=c["signature"],
-        expires=0,
-    )
-    return pow_.solve(challenge)
+    return pow_.solve(pow_.Challenge.from_wire(c))
 
 
 async def submit(

@@ -50,3 +50,45 @@ def server_process(args: list[str], env: dict[str, str], log_path: Path, timeout
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+@contextmanager
+def demo_server(dsn: str, prefix: str, data_dir: Path, **settings: str) -> Iterator[tuple[str, str]]:
+    """`straatstem demo` on a database of its own, created on the server of `dsn` and dropped
+    afterwards (other tests empty theirs between tests); fast proof-of-work, no rate caps that
+    a test run would hit, no background jobs, the lexical NLP fallback. Yields (base URL, DSN)."""
+    import asyncio
+    import os
+    import secrets
+
+    import asyncpg
+
+    from api import db
+
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'create database "{name}"'))
+    own = db.with_database(dsn, name)
+    env = dict(
+        os.environ,
+        DATABASE_URL=own,
+        STRAATSTEM_DATA_DIR=str(data_dir),
+        STRAATSTEM_POW_MAX_NUMBER="1000",
+        STRAATSTEM_RATE_LIMIT_PER_DAY="1000",
+        STRAATSTEM_RATE_LIMIT_PER_CELL="1000",
+        STRAATSTEM_RUN_JOBS="false",
+        STRAATSTEM_NLP_MODEL="lexical",
+        **{f"STRAATSTEM_{key.upper()}": value for key, value in settings.items()},
+    )
+    try:
+        with server_process(["demo", "--host", "127.0.0.1"], env, data_dir / "server.log", timeout=120) as base:
+            yield base, own
+    finally:
+        asyncio.run(admin(f'drop database if exists "{name}" with (force)'))

@@ -469,15 +469,7 @@ async def solved_challenge(session: Any, base: str) -> str:
         if response.status != 200:
             raise ConnectionError(f"challenge answered {response.status}")
         data = await response.json()
-    challenge = pow_.Challenge(
-        algorithm=data["algorithm"],
-        challenge=data["challenge"],
-        max_number=data["maxnumber"],
-        salt=data["salt"],
-        signature=data["signature"],
-        expires=0,
-    )
-    return pow_.solve(challenge)
+    return pow_.solve(pow_.Challenge.from_wire(data))
 
 
 async def post_report(session: Any, base: str, report: Report, altcha: str) -> Attempt:

@@ -42,9 +42,7 @@ def test_proof_of_work_vectors_solve_and_verify() -> None:
     assert bytes.fromhex(vectors["hmac_key_hex_for_these_vectors_only"]) == VECTOR_KEY
     for case in vectors["cases"]:
         c = case["challenge"]
-        solved = pow_.solve(
-            pow_.Challenge(c["algorithm"], c["challenge"], c["maxnumber"], c["salt"], c["signature"], 0)
-        )
+        solved = pow_.solve(pow_.Challenge.from_wire(c))
         assert json.loads(base64.b64decode(solved))["number"] == case["solution_number"]
         assert pow_.verify(VECTOR_KEY, case["x_altcha"], now=0).expires == 4102444800
         with pytest.raises(pow_.PowError):

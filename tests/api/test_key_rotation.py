@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -32,9 +31,9 @@ async def test_challenges_of_the_previous_key_are_accepted_during_a_rotation(
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         issued = (await http.get("/v1/challenge")).json()
-        assert pow_.verify(NEW, pow_.solve(_challenge(issued))).expires > 0  # new challenges: the new key
+        assert pow_.verify(NEW, pow_.solve(pow_.Challenge.from_wire(issued))).expires > 0  # new challenges: the new key
         with pytest.raises(pow_.PowError):
-            pow_.verify(OLD, pow_.solve(_challenge(issued)))
+            pow_.verify(OLD, pow_.solve(pow_.Challenge.from_wire(issued)))
 
         from_old = solved_with(OLD)
         assert (await submit(http, report_body(hague[0]), altcha=from_old)).status_code == 201
@@ -56,10 +55,6 @@ async def test_after_the_rotation_the_previous_key_is_refused(
     assert await count(clean) == 0
 
 
-def _challenge(c: dict[str, Any]) -> pow_.Challenge:
-    return pow_.Challenge(c["algorithm"], c["challenge"], c["maxnumber"], c["salt"], c["signature"], 0)
-
-
 @pytest.mark.parametrize("name", ["POW_KEY", "POW_KEY_PREVIOUS"])
 @pytest.mark.parametrize(("value", "says"), [("zz" * 32, "must be hex"), ("ab" * 16, "at least 32 bytes")])
 def test_bad_pow_keys_fail_start_up_naming_the_setting(tmp_path: Path, name: str, value: str, says: str) -> None:
@@ -74,7 +69,11 @@ def test_the_pow_key_defaults_to_one_derived_from_the_secret(tmp_path: Path) -> 
     settings = load_settings({"STRAATSTEM_DATA_DIR": str(tmp_path), "STRAATSTEM_SECRET_KEY": "11" * 32})
     assert settings.pow_keys() == (settings.derived_key("pow"), ())
     rotated = load_settings(
-        {"STRAATSTEM_DATA_DIR": str(tmp_path), "STRAATSTEM_POW_KEY": NEW.hex(), "STRAATSTEM_POW_KEY_PREVIOUS": OLD.hex()}
+        {
+            "STRAATSTEM_DATA_DIR": str(tmp_path),
+            "STRAATSTEM_POW_KEY": NEW.hex(),
+            "STRAATSTEM_POW_KEY_PREVIOUS": OLD.hex(),
+        }
     )
     assert rotated.pow_keys() == (NEW, (OLD,))
     assert NEW.hex() not in repr(rotated)

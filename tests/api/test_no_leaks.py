@@ -46,7 +46,7 @@ def server(dsn: str, hague: list[int], tmp_path: Path) -> Iterator[tuple[str, Pa
 
 async def _solve(http: httpx.AsyncClient) -> str:
     c = (await http.get("/v1/challenge")).json()
-    return pow_.solve(pow_.Challenge(c["algorithm"], c["challenge"], c["maxnumber"], c["salt"], c["signature"], 0))
+    return pow_.solve(pow_.Challenge.from_wire(c))
 
 
 def _dump(dsn: str) -> str:

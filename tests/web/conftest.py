@@ -12,22 +12,18 @@ STRAATSTEM_REQUIRE_BROWSER=1 (set by .ci/run), where they fail.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 
-from api import db
 from api.demo import DEMO_LOGIN_FILE
 from api.web.routes import DIST, REQUIRED
-from tests.processes import server_process
+from tests.processes import demo_server
 
 CHROMIUM = Path(os.environ.get("STRAATSTEM_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -87,36 +83,10 @@ class WebServer:
 @pytest.fixture(scope="session")
 def web_server(dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     """`straatstem demo` on its own database (the other tests empty theirs between tests)."""
-    name = f"straatstem_web_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'create database "{name}"'))
-    web_dsn = db.with_database(dsn, name)
     data_dir = tmp_path_factory.mktemp("web")
-    log_path = data_dir / "server.log"
-    env = dict(
-        os.environ,
-        DATABASE_URL=web_dsn,
-        STRAATSTEM_DATA_DIR=str(data_dir),
-        STRAATSTEM_POW_MAX_NUMBER="1000",
-        STRAATSTEM_RATE_LIMIT_PER_DAY="1000",
-        STRAATSTEM_RATE_LIMIT_PER_CELL="1000",
-        STRAATSTEM_RUN_JOBS="false",
-        STRAATSTEM_NLP_MODEL="lexical",
-        STRAATSTEM_LOG_LEVEL="INFO",
-    )
-    try:
-        with server_process(["demo", "--host", "127.0.0.1"], env, log_path, timeout=120) as base:
-            password = (data_dir / DEMO_LOGIN_FILE).read_text().strip()
-            yield WebServer(base, password, log_path, web_dsn)
-    finally:
-        asyncio.run(admin(f'drop database if exists "{name}" with (force)'))
+    with demo_server(dsn, "straatstem_web", data_dir, log_level="INFO") as (base, web_dsn):
+        password = (data_dir / DEMO_LOGIN_FILE).read_text().strip()
+        yield WebServer(base, password, data_dir / "server.log", web_dsn)
 
 
 @pytest.fixture(scope="module")
