@@ -27,7 +27,7 @@ from prometheus_client import generate_latest
 
 from aggregation import releases
 from aggregation.retention import RetentionResult, run_intake_retention
-from api import db, metrics
+from api import db, metrics, openapi, security
 from api.client import client_address
 from api.deliberation import routes as deliberation_routes
 from api.deliberation.engine import build_engine, describe
@@ -55,7 +55,7 @@ from chatbot.engine import Engine, Refused
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
-API_VERSION = "1.4.0"
+API_VERSION = "1.5.0"
 log = get_logger("straatstem.http")
 
 
@@ -183,7 +183,7 @@ async def list_municipalities(state: State) -> list[Municipality]:
     "/v1/municipalities/{slug:str}/coverage",
     tags=["intake"],
     summary="The res-9 H3 cells a municipality serves (hex strings)",
-    responses=problems(404),
+    responses=problems(400, 404),
 )
 async def get_coverage(state: State, slug: FromPath[str]) -> Coverage:
     async with runtime(state).pool.acquire() as conn:
@@ -278,9 +278,9 @@ async def readyz(state: State) -> Response[Health]:
     rt = runtime(state)
     models = rt.deliberation.model_checks or {"nlp": describe(rt.deliberation.nlp_status)}
     try:
-        async with rt.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("select 1", timeout=2)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        async with db.within(rt.pool, 2) as conn:  # a hung database is "down" within 2 s
+            await conn.fetchval("select 1")
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError):
         return Response(Health(status="unavailable", checks={"database": "down", **models}), status_code=503)
     return Response(Health(status="ok", checks={"database": "ok", **models}))
 
@@ -446,7 +446,10 @@ async def run_jobs(pool: asyncpg.Pool, settings: Settings, intake: IntakeService
     each job make concurrent runs harmless."""
     await asyncio.sleep(5)
     while True:
-        await run_jobs_once(pool, settings, intake)
+        if settings.run_jobs:
+            await run_jobs_once(pool, settings, intake)
+        else:  # CronJobs build and retain; yesterday's rate key still leaves this process's memory
+            intake.daily.forget_unless(dt.datetime.now(AMSTERDAM).date())
         await asyncio.sleep(JOB_INTERVAL_SECONDS)
 
 
@@ -497,15 +500,13 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                 log.info("migrations applied", applied=",".join(applied))
             rt = Runtime.build(settings, own_pool)
             app.state.runtime = rt
-            # Off where CronJobs run `release build --all-due` and `retention run` instead.
-            scheduler = asyncio.create_task(run_jobs(own_pool, settings, rt.intake)) if settings.run_jobs else None
+            scheduler = asyncio.create_task(run_jobs(own_pool, settings, rt.intake))
             try:
                 yield
             finally:
-                if scheduler is not None:
-                    scheduler.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await scheduler
+                scheduler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scheduler
                 await rt.deliberation.wait_recomputed()
 
     app = Litestar(
@@ -513,7 +514,10 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
         lifespan=[lifespan] if pool is None else [],
         before_request=require_json,
         request_class=StrictRequest,
-        middleware=[observe],
+        middleware=[security.keep_vary, observe],
+        before_send=[security.headers_hook(settings)],
+        cors_config=security.cors_config(settings),
+        plugins=[openapi.ArrayLikeStructs()],
         exception_handlers={
             exc: counting_refused_reports(handler)
             for exc, handler in dict[type[Exception], ExceptionHandler](
@@ -524,6 +528,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                     asyncpg.PostgresConnectionError: handle_db_unavailable,
                     asyncpg.CannotConnectNowError: handle_db_unavailable,
                     asyncpg.InterfaceError: handle_db_unavailable,
+                    asyncpg.InternalClientError: handle_db_unavailable,
                     asyncpg.QueryCanceledError: handle_db_unavailable,
                     ConnectionError: handle_db_unavailable,
                     TimeoutError: handle_db_unavailable,
