@@ -39,4 +39,4 @@ trap cleanup EXIT
   -o "-k $work -h '' -c fsync=on" start >/dev/null
 echo "pg-version-check: $("$bin/postgres" --version)"
 DATABASE_URL="postgresql://postgres@/postgres?host=$work" bash ops/dev.sh test -q -p no:cacheprovider \
-  tests/api tests/aggregation tests/ops
+  tests/api tests/aggregation tests/ops/test_backup_restore.py tests/ops/test_resilience_tools.py
