@@ -774,8 +774,9 @@ def print_report(args: argparse.Namespace, prep: Prepared, build: BuildResult, s
             "ms",
             baseline=bare.pct(0.5),
             baseline_name="SELECT 1 endpoint",
-            target="<= 3x baseline",
-            met=ratio <= 3,
+            # The target is about what browsers get (gzip); the uncompressed row is information.
+            target="<= 3x baseline" if heat is served.results[1] else "",
+            met=ratio <= 3 if heat is served.results[1] else None,
             rss_mb=served.rss_peak,
         )
 

@@ -6,7 +6,7 @@ each beside its baseline measured in the same process, with the ratio and the ta
 
 Each benchmark still prints its own detailed tables (kept in the log next to the output
 file); the headline rows come from `common.summarize`, which every benchmark calls. Without
---quick the benchmarks run at the sizes the README quotes (about 15 minutes on 2 cores);
+--quick the benchmarks run at the sizes the README quotes (about 4 minutes on 2 cores);
 --quick runs them small, to check the machinery (the figures then mean little). With
 --update-readme the table replaces the one between the README's `bench:start`/`bench:end`
 markers. Exits non-zero when a benchmark fails to run (a missed target is reported, not an
@@ -80,7 +80,8 @@ def table(rows: list[dict[str, Any]], failed: list[str], header: str) -> str:
     ]
     for row in rows:
         baseline = row["baseline"]
-        base_text = f"{fmt(baseline)} {row['unit']} ({row['baseline_name']})" if baseline is not None else ""
+        named = f" ({row['baseline_name']})" if row["baseline_name"] else ""
+        base_text = f"{fmt(baseline)} {row['unit']}{named}" if baseline is not None else ""
         met = {True: "yes", False: "**no**", None: ""}[row["met"]]
         lines.append(
             f"| {row['benchmark']} | {row['measure']} | {fmt(row['value'])} {row['unit']} | {base_text} | "
