@@ -28,7 +28,6 @@ request that did not ask for it.
 from __future__ import annotations
 
 import http
-import ipaddress
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -37,10 +36,9 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
 
+from api.client import Network, from_trusted_proxy
 from api.errors import PROBLEM_JSON, ProblemBody
 from api.settings import Settings
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DEFAULT_HEADERS = {
@@ -75,21 +73,12 @@ def cors_config(settings: Settings) -> CORSConfig | None:
 def over_tls(scope: Scope, trusted: Sequence[Network]) -> bool:
     if scope.get("scheme") == "https":
         return True
-    peer = str((scope.get("client") or ("", 0))[0] or "")
-    if not trusted or not _trusted(peer, trusted):
+    if not from_trusted_proxy(scope, trusted):
         return False
     for name, value in scope.get("headers", ()):
         if name.lower() == b"x-forwarded-proto":
             return value.split(b",")[0].strip().lower() == b"https"
     return False
-
-
-def _trusted(address: str, networks: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
 
 
 def headers_hook(settings: Settings) -> BeforeMessageSendHookHandler:
