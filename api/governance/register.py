@@ -152,6 +152,21 @@ def _contact(contact: str | None) -> Text:
     return Text(plain_todo(what, "nl"), plain_todo(what, "en"))
 
 
+def _organisational(municipality: Municipality, used: bool, contact: str | None) -> dict[str, Value]:
+    """The fields both entries fill the same way: who publishes, the domain, the status."""
+    return {
+        "organization": Text(f"Gemeente {municipality.name}", f"Gemeente {municipality.name}"),
+        "category": [Text("Openbare orde en veiligheid", "Public order and safety")],
+        "status": Text("In gebruik", "In use") if used else Text("In ontwikkeling", "In development"),
+        "begin_date": Text("", ""),
+        "end_date": Text("", ""),
+        "contact_email": _contact(contact),
+        "website": Text("", ""),
+        "publication_category": Text("Impactvolle algoritmes", "Impactful algorithms"),
+        "url": Text("", ""),
+    }
+
+
 def _todo(nl: str, en: str) -> Text:
     what = Text(nl, en)
     return Text(plain_todo(what, "nl"), plain_todo(what, "en"))
@@ -255,15 +270,7 @@ def heatmap_entry(facts: Facts, municipality: Municipality, contact: str | None)
             "quarter on a map of hexagons, merges areas with too few reports and adds noise, so that no reporter "
             "can be recognised. The municipality sees where it happens often.",
         ),
-        "organization": Text(f"Gemeente {municipality.name}", f"Gemeente {municipality.name}"),
-        "category": [Text("Openbare orde en veiligheid", "Public order and safety")],
-        "status": Text("In gebruik", "In use") if used else Text("In ontwikkeling", "In development"),
-        "begin_date": Text("", ""),
-        "end_date": Text("", ""),
-        "contact_email": _contact(contact),
-        "website": Text("", ""),
-        "publication_category": Text("Impactvolle algoritmes", "Impactful algorithms"),
-        "url": Text("", ""),
+        **_organisational(municipality, used, contact),
         "goal": Text(
             "Doel: zien waar en wanneer straatintimidatie vaak voorkomt, zodat de gemeente en haar partners "
             "gericht maatregelen kunnen nemen (verlichting, toezicht, voorlichting) en kunnen zien of die helpen. "
@@ -423,15 +430,7 @@ def chatbot_entry(facts: Facts, municipality: Municipality, contact: str | None)
             "by others. The algorithm finds opinion groups and makes sure everyone sees statements from all "
             "groups. Personal data and threats are filtered out.",
         ),
-        "organization": Text(f"Gemeente {municipality.name}", f"Gemeente {municipality.name}"),
-        "category": [Text("Openbare orde en veiligheid", "Public order and safety")],
-        "status": Text("In gebruik", "In use") if used else Text("In ontwikkeling", "In development"),
-        "begin_date": Text("", ""),
-        "end_date": Text("", ""),
-        "contact_email": _contact(contact),
-        "website": Text("", ""),
-        "publication_category": Text("Impactvolle algoritmes", "Impactful algorithms"),
-        "url": Text("", ""),
+        **_organisational(municipality, used, contact),
         "goal": Text(
             "Doel: inwoners laten meepraten over wat er moet veranderen, waarbij elke groep met een eigen mening "
             "gehoord wordt naar verhouding, en de gemeente een eerlijk beeld geven van waar men het over eens en "
