@@ -59,6 +59,26 @@ def _posts(requests: list[Any]) -> list[Any]:
     return [r for r in requests if r.method == "POST" and r.url.endswith("/v1/reports")]
 
 
+def _refuse_first(status: int, slug: str, headers: dict[str, str] | None = None) -> Callable[[Any], None]:
+    """A route handler that answers the first request with this problem and lets the rest
+    through to the real server."""
+    calls: list[int] = []
+
+    def handle(route: Any) -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            route.continue_()
+            return
+        problem = {"type": f"/problems/{slug}", "title": slug, "status": status}
+        route.fulfill(
+            status=status,
+            headers={"Content-Type": "application/problem+json", **(headers or {})},
+            body=json.dumps(problem),
+        )
+
+    return handle
+
+
 def _fill(page: Any) -> None:
     """Category, role, band, felt safety and a description, in Dutch (the default language)."""
     page.get_by_label("Verbale opmerkingen / nafluiten").check()
@@ -334,20 +354,7 @@ def test_server_error_keeps_the_report_queued_with_the_same_body(web_factory: Fa
     session = _phone(web_factory, service_workers="block")
     page = session.page
     requests = _record(page)
-    calls: list[int] = []
-
-    def flaky(route: Any) -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            route.fulfill(
-                status=503,
-                headers={"Content-Type": "application/problem+json", "Retry-After": "1"},
-                body=json.dumps({"type": "/problems/unavailable", "title": "Service busy", "status": 503}),
-            )
-        else:
-            route.continue_()
-
-    page.route("**/v1/reports", flaky)
+    page.route("**/v1/reports", _refuse_first(503, "unavailable", {"Retry-After": "1"}))
     _open(session)
     _fill(page)
     _use_location(page)
@@ -369,17 +376,7 @@ def test_a_refused_proof_of_work_is_solved_again_not_dropped(web_factory: Factor
     session = _phone(web_factory, service_workers="block")
     page = session.page
     requests = _record(page)
-    calls: list[int] = []
-
-    def expired(route: Any) -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            problem = {"type": "/problems/invalid-proof-of-work", "title": "Invalid proof of work", "status": 400}
-            route.fulfill(status=400, headers={"Content-Type": "application/problem+json"}, body=json.dumps(problem))
-        else:
-            route.continue_()
-
-    page.route("**/v1/reports", expired)
+    page.route("**/v1/reports", _refuse_first(400, "invalid-proof-of-work"))
     _open(session)
     _fill(page)
     _use_location(page)
