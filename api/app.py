@@ -35,12 +35,13 @@ from api.errors import (
     PROBLEM_JSON,
     Problem,
     ProblemBody,
+    decode_strict,
     handle_http_exception,
     handle_internal,
     handle_problem,
+    invalid_json,
     problem_response,
     route_template,
-    without_values,
 )
 from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
 from api.intake.service import IntakeService
@@ -335,19 +336,22 @@ def _has_body(request: Request[Any, Any, Any]) -> bool:
 
 
 async def require_json(request: Request[Any, Any, Any]) -> None:
-    """Refuse request bodies that are not JSON before any decoding happens."""
+    """Refuse request bodies that are not JSON before any decoding happens, and an empty body
+    where a route needs one: it is not JSON either (Litestar would report a missing `data`)."""
     if request.method in JSON_BODY_METHODS and _has_body(request):
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
             raise Problem(415, "unsupported-media-type", "Unsupported media type", "send the body as application/json")
+    if "strict_body" in request.route_handler.opt and not await request.body():
+        raise invalid_json()
 
 
 class StrictRequest(Request[Any, Any, Any]):
-    """Decodes the JSON body of routes that declare `opt={"strict_body": Struct}` strictly, in
-    one pass, straight into the Struct. Litestar's own path decodes to builtins and then
-    converts leniently ("2" -> 2); a client sending the wrong type should learn it now. The
-    typed `data` parameter still documents the body in OpenAPI, and msgspec passes the
-    decoded Struct through unchanged."""
+    """Decodes the JSON body of routes that declare `opt={"strict_body": Struct}` strictly
+    (api/errors.py `decode_strict`). Litestar's own path decodes to builtins and then converts
+    leniently ("2" -> 2); a client sending the wrong type should learn it now. The typed `data`
+    parameter still documents the body in OpenAPI, and msgspec passes the decoded Struct
+    through unchanged."""
 
     async def json(self) -> Any:
         struct = self.route_handler.opt.get("strict_body")
@@ -355,18 +359,7 @@ class StrictRequest(Request[Any, Any, Any]):
             return await super().json()
         decoded = self.state.get("strict_body")
         if decoded is None:
-            try:
-                decoded = msgspec.json.decode(await self.body(), type=struct)
-            except msgspec.ValidationError as exc:
-                raise Problem(
-                    400,
-                    "invalid-request",
-                    "Invalid request",
-                    "the request does not match the schema; see errors",
-                    errors=[{"message": without_values(str(exc))}],
-                ) from None
-            except msgspec.DecodeError:
-                raise Problem(400, "invalid-json", "Invalid JSON", "the body is not valid JSON") from None
+            decoded = decode_strict(await self.body(), struct)
             self.state["strict_body"] = decoded
         return decoded
 

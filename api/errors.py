@@ -6,7 +6,7 @@ field paths, so coordinates, receipts or text cannot be echoed back (or into log
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -102,6 +102,30 @@ def without_values(message: str) -> str:
         _, _, path = message.partition(" - at ")
         return "Invalid enum value" + (f" - at {path}" if path else "")
     return message
+
+
+T = TypeVar("T")
+
+
+def decode_strict(body: bytes, struct: type[T]) -> T:
+    """Decode a JSON body strictly, in one pass, straight into `struct` ("2" is not 2): a
+    client that sends the wrong type learns it now. Errors name field paths, never values."""
+    try:
+        return msgspec.json.decode(body, type=struct)
+    except msgspec.ValidationError as exc:
+        raise Problem(
+            400,
+            "invalid-request",
+            "Invalid request",
+            "the request does not match the schema; see errors",
+            errors=[{"message": without_values(str(exc))}],
+        ) from None
+    except msgspec.DecodeError:
+        raise invalid_json() from None
+
+
+def invalid_json() -> Problem:
+    return Problem(400, "invalid-json", "Invalid JSON", "the body is not valid JSON")
 
 
 # Litestar's detail when the body stream ends in http.disconnect (litestar/connection/request.py).
