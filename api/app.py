@@ -28,7 +28,6 @@ from prometheus_client import generate_latest
 from aggregation import releases
 from aggregation.retention import RetentionResult, run_intake_retention
 from api import db, metrics, openapi, security
-from api.client import client_address
 from api.deliberation import routes as deliberation_routes
 from api.deliberation.engine import build_engine, describe
 from api.errors import (
@@ -43,6 +42,7 @@ from api.errors import (
     problem_response,
     route_template,
 )
+from api.intake import fastpath
 from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
 from api.intake.service import IntakeService
 from api.logging import get_logger
@@ -225,11 +225,10 @@ async def post_report(
         HeaderParameter(name="X-Altcha", required=False, description="Base64 ALTCHA payload solving GET /v1/challenge"),
     ] = None,
 ) -> Response[ReportOut]:
-    rt = runtime(state)
-    address = client_address(request.scope, request.headers, rt.settings.trusted_proxies)
-    created, report = await rt.intake.submit(data, x_altcha, address)
-    metrics.REPORTS.labels("created" if created else "existing").inc()
-    return Response(report, status_code=201 if created else 200, headers={"Cache-Control": "no-store"})
+    """Requests of the mobile contract's shape are answered before routing, by the same
+    `submit_report` (api/intake/fastpath.py); this handler answers the rest."""
+    status, report = await fastpath.submit_report(runtime(state).intake, request.scope, request.headers, data, x_altcha)
+    return Response(report, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 @get(
@@ -316,13 +315,7 @@ def observe(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("path_template") or "unmatched"
-            elapsed = time.perf_counter() - started
-            status = status_holder["status"]
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.LATENCY.labels(method, route).observe(elapsed)
-            if status >= 500:
-                log.warning("request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 2))
+            metrics.observe_request(method, scope.get("path_template") or "unmatched", status_holder["status"], started)
 
     return middleware
 
@@ -502,6 +495,24 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
                     await scheduler
                 await rt.deliberation.wait_recomputed()
 
+    handlers: dict[int | type[Exception], ExceptionHandler] = {
+        exc: counting_refused_reports(handler)
+        for exc, handler in dict[type[Exception], ExceptionHandler](
+            {
+                Problem: handle_problem,
+                Refused: deliberation_routes.handle_refused,
+                HTTPException: handle_http_exception,
+                asyncpg.PostgresConnectionError: handle_db_unavailable,
+                asyncpg.CannotConnectNowError: handle_db_unavailable,
+                asyncpg.InterfaceError: handle_db_unavailable,
+                asyncpg.InternalClientError: handle_db_unavailable,
+                asyncpg.QueryCanceledError: handle_db_unavailable,
+                ConnectionError: handle_db_unavailable,
+                TimeoutError: handle_db_unavailable,
+                Exception: handle_internal,
+            }
+        ).items()
+    }
     app = Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan] if pool is None else [],
@@ -511,24 +522,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
         before_send=[security.headers_hook(settings)],
         cors_config=security.cors_config(settings),
         plugins=[openapi.ArrayLikeStructs()],
-        exception_handlers={
-            exc: counting_refused_reports(handler)
-            for exc, handler in dict[type[Exception], ExceptionHandler](
-                {
-                    Problem: handle_problem,
-                    Refused: deliberation_routes.handle_refused,
-                    HTTPException: handle_http_exception,
-                    asyncpg.PostgresConnectionError: handle_db_unavailable,
-                    asyncpg.CannotConnectNowError: handle_db_unavailable,
-                    asyncpg.InterfaceError: handle_db_unavailable,
-                    asyncpg.InternalClientError: handle_db_unavailable,
-                    asyncpg.QueryCanceledError: handle_db_unavailable,
-                    ConnectionError: handle_db_unavailable,
-                    TimeoutError: handle_db_unavailable,
-                    Exception: handle_internal,
-                }
-            ).items()
-        },
+        exception_handlers=handlers,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="straatstem API",
@@ -562,4 +556,8 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
     )
     if pool is not None:
         app.state.runtime = Runtime.build(settings, pool)
+    # Reports of the mobile contract's shape are answered before routing (api/intake/fastpath.py).
+    # `asgi_handler` is what Litestar.__call__ hands every request to, after it has attached
+    # the before-send hooks; tests/api/test_intake_fastpath.py fails if that ever changes.
+    app.asgi_handler = fastpath.ReportIntake(app.asgi_handler, handlers, settings.max_body_bytes)
     return app

@@ -4,12 +4,15 @@ label value."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from api.logging import get_logger
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter("straatstem_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY)
@@ -29,6 +32,19 @@ ERRORS = Counter(
 REPORTS = Counter("straatstem_reports_total", "Report submissions by outcome", ["outcome"], registry=REGISTRY)
 RELEASES = Counter("straatstem_releases_built_total", "Releases built", ["audience"], registry=REGISTRY)
 JOBS = Counter("straatstem_jobs_total", "Scheduled job runs by job and outcome", ["job", "outcome"], registry=REGISTRY)
+
+
+log = get_logger("straatstem.http")
+
+
+def observe_request(method: str, route: str, status: int, started: float) -> None:
+    """Request metrics for one answered request (`started` from time.perf_counter()), and a
+    log line (method, route template, status, time) when it failed on the server side."""
+    elapsed = time.perf_counter() - started
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(elapsed)
+    if status >= 500:
+        log.warning("request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 2))
 
 
 class PoolCollector(Collector):
