@@ -57,7 +57,7 @@ from chatbot.engine import Engine, Refused
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
-API_VERSION = "1.5.0"
+API_VERSION = "1.5.1"
 log = get_logger("straatstem.http")
 
 
