@@ -1,8 +1,9 @@
 """SQL of the intake capability. Functions take a connection; callers own transactions.
 
 Submissions go to the database in batches (api/intake/batcher.py): one call of
-`intake_submit_batch` (api/migrations/0001) runs `intake_submit` per item in its own
-subtransaction, so refusals roll back completely and a batch commits once.
+`intake_submit_batch` (api/migrations/0006) stores a plain batch (all new, covered, unspent,
+under the caps) set-based, and otherwise runs `intake_submit` per item in its own
+subtransaction (0001), so refusals roll back completely; a batch commits once.
 """
 
 from __future__ import annotations
