@@ -34,11 +34,15 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 # name -> (script, full-size arguments, quick arguments)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
-    "intake (1 worker)": ("intake.py", ["--requests", "20000", "--workers", "1"], ["--requests", "300"]),
+    "intake (1 worker)": (
+        "intake.py",
+        ["--requests", "20000", "--workers", "1"],
+        ["--requests", "300", "--rounds", "2"],
+    ),
     "intake (2 workers)": (
         "intake.py",
         ["--requests", "20000", "--workers", "2"],
-        ["--requests", "300", "--workers", "2"],
+        ["--requests", "300", "--workers", "2", "--rounds", "2"],
     ),
     "releases": ("releases.py", [], ["--reports", "3000", "--cells", "300", "--requests", "40", "--concurrency", "4"]),
     "deliberation": (

@@ -66,7 +66,8 @@ def test_the_summary_table_has_every_benchmark_with_its_baseline(quick_run: tupl
 
 def test_each_benchmark_printed_its_own_tables(quick_run: tuple[str, str, Path]) -> None:
     _, log, _ = quick_run
-    assert log.count("| POST /v1/reports |") == 2 and "reports stored: 600 (expected 600)" in log
+    # Two configurations of two bare-then-intake rounds each.
+    assert log.count("| POST /v1/reports |") == 4 and log.count("reports stored: 900 (expected 900)") == 2
     assert "release benchmark: 3,000 reports in 2026-10" in log and "| **release build (staff, 2026-10)** |" in log
     assert "200: 40 |" in log and "304: 40 |" in log and "target < 10 s met" in log
     assert "deliberation benchmark: 60 participants x 20 statements, 360 votes (30%)" in log
