@@ -167,6 +167,22 @@ def _organisational(municipality: Municipality, used: bool, contact: str | None)
     }
 
 
+def _software(facts: Facts, municipality: Municipality, kind: str) -> dict[str, Value]:
+    """The fields both entries fill the same way about the software and the record itself."""
+    licence = f" ({facts.licence})" if facts.licence else ""
+    source_id = f"straatstem-{municipality.slug}-{kind}"
+    return {
+        "provider": Text(
+            f"Open-sourcesoftware straatstem {facts.version}{licence}",
+            f"Open-source software straatstem {facts.version}{licence}",
+        ),
+        "publiccode": Text("", ""),
+        "lang": Text("nld", "nld"),
+        "standard_version": Text(STANDARD_VERSION, STANDARD_VERSION),
+        "source_id": Text(source_id, source_id),
+    }
+
+
 def _todo(nl: str, en: str) -> Text:
     what = Text(nl, en)
     return Text(plain_todo(what, "nl"), plain_todo(what, "en"))
@@ -339,14 +355,7 @@ def heatmap_entry(facts: Facts, municipality: Municipality, contact: str | None)
         ),
         "source_data_grouping": [],
         "methods_and_models": both(methods),
-        "provider": Text(
-            f"Open-sourcesoftware straatstem {facts.version}" + (f" ({facts.licence})" if facts.licence else ""),
-            f"Open-source software straatstem {facts.version}" + (f" ({facts.licence})" if facts.licence else ""),
-        ),
-        "publiccode": Text("", ""),
-        "lang": Text("nld", "nld"),
-        "standard_version": Text(STANDARD_VERSION, STANDARD_VERSION),
-        "source_id": Text(f"straatstem-{municipality.slug}-heatmap", f"straatstem-{municipality.slug}-heatmap"),
+        **_software(facts, municipality, "heatmap"),
         "tags": Text(
             "straatintimidatie, meldingen, hotspots, differentiële privacy, k-anonimiteit, H3",
             "street harassment, reports, hotspots, differential privacy, k-anonymity, H3",
@@ -491,14 +500,7 @@ def chatbot_entry(facts: Facts, municipality: Municipality, contact: str | None)
         ),
         "source_data_grouping": [],
         "methods_and_models": both(methods),
-        "provider": Text(
-            f"Open-sourcesoftware straatstem {facts.version}" + (f" ({facts.licence})" if facts.licence else ""),
-            f"Open-source software straatstem {facts.version}" + (f" ({facts.licence})" if facts.licence else ""),
-        ),
-        "publiccode": Text("", ""),
-        "lang": Text("nld", "nld"),
-        "standard_version": Text(STANDARD_VERSION, STANDARD_VERSION),
-        "source_id": Text(f"straatstem-{municipality.slug}-chatbot", f"straatstem-{municipality.slug}-chatbot"),
+        **_software(facts, municipality, "chatbot"),
         "tags": Text(
             "participatie, chatbot, Polis, meningsgroepen, moderatie, straatintimidatie",
             "participation, chatbot, Polis, opinion groups, moderation, street harassment",
