@@ -135,11 +135,16 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+def asgi_client(app: Any, *, peer: str = "127.0.0.1", base: str = "http://testserver") -> httpx.AsyncClient:
+    """An HTTP client that calls `app` in process, as if from `peer` (a trusted proxy in
+    make_settings, so X-Forwarded-For counts)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(peer, 40000)), base_url=base)
+
+
 @pytest.fixture
 async def client(clean: asyncpg.Pool, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, pool=clean)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with asgi_client(app) as http:
         yield http
     await app.state.runtime.deliberation.wait_recomputed()  # none may outlive the test's data
 

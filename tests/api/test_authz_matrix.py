@@ -42,7 +42,7 @@ from api.staff import service as staff_service
 from chatbot.engine import DiscussionSpec, Engine
 from privacy.periods import parse_period
 from tests.aggregation import seed
-from tests.conftest import HAGUE, STAFF_PASSWORD, TABLES_TO_CLEAR, make_settings, report_body, submit
+from tests.conftest import HAGUE, STAFF_PASSWORD, TABLES_TO_CLEAR, asgi_client, make_settings, report_body, submit
 
 OWN, OTHER = "den-haag", "amsterdam"
 MONTH = "2026-10"
@@ -424,8 +424,7 @@ async def world(pool: asyncpg.Pool, tmp_path_factory: pytest.TempPathFactory) ->
     password_hash = await staff_service.hash_password(STAFF_PASSWORD)
     app = create_app(settings, pool=pool)
     engine: Engine = app.state.runtime.deliberation
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with asgi_client(app) as http:
         made = World(http, pool, engine, {}, password_hash, uuid.uuid4(), uuid.uuid4(), 0, own_cells[0])
         async with pool.acquire() as conn:
             for municipality in (OWN, OTHER):

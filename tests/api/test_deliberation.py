@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings
 
 SEEDS = [
     "Er moet meer straatverlichting komen in het park",
@@ -48,8 +48,7 @@ async def serving(clean: asyncpg.Pool, tmp_path: Path, **settings: Any) -> Async
     values: dict[str, Any] = {"nlp_model": "lexical", "recompute_votes": 1_000_000, **settings}
     app = create_app(make_settings(tmp_path, **values), pool=clean)
     engine = app.state.runtime.deliberation
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with asgi_client(app) as http:
         yield http, engine
     await engine.wait_recomputed()
 
@@ -448,8 +447,7 @@ async def test_groups_are_recomputed_after_enough_new_votes(
 ) -> None:
     app = create_app(make_settings(tmp_path, nlp_model="lexical", recompute_votes=5), pool=clean)
     engine = app.state.runtime.deliberation
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with asgi_client(app) as http:
         staff = await moderator(http, clean)
         discussion = await open_discussion(http, staff)
         did = uuid.UUID(discussion)

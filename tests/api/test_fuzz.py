@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from tests.conftest import make_settings, report_body
+from tests.conftest import asgi_client, make_settings, report_body
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -42,7 +42,7 @@ FIELDS = [
 
 def _client(pool: asyncpg.Pool, tmp: Path) -> httpx.AsyncClient:
     app = create_app(make_settings(tmp, accept_coordinates=True), pool=pool)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 1)), base_url="http://t")
+    return asgi_client(app)
 
 
 def _assert_clean(response: httpx.Response) -> None:

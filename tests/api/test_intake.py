@@ -11,7 +11,7 @@ import pytest
 
 from api.app import create_app
 from privacy import location, taxonomy
-from tests.conftest import HAGUE, make_settings, new_receipt, report_body, solved_pow, submit
+from tests.conftest import HAGUE, asgi_client, make_settings, new_receipt, report_body, solved_pow, submit
 
 PROBLEM = "application/problem+json"
 
@@ -153,8 +153,7 @@ async def test_expired_proof_of_work_is_refused(clean: asyncpg.Pool, hague: list
     settings = make_settings(tmp_path)
     app = create_app(settings, pool=clean)
     old = pow_.create_challenge(settings.derived_key("pow"), 1_000, 60, now=time.time() - 3600)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+    async with asgi_client(app) as http:
         body = assert_problem(await submit(http, report_body(hague[0]), altcha=pow_.solve(old)), 400)
     assert "expired" in body["detail"]
 
@@ -194,8 +193,7 @@ async def test_coordinates_snap_when_the_deployment_allows(
     clean: asyncpg.Pool, hague: list[int], tmp_path: Any
 ) -> None:
     app = create_app(make_settings(tmp_path, accept_coordinates=True), pool=clean)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+    async with asgi_client(app) as http:
         response = await submit(http, report_body(None, lat=HAGUE[0], lng=HAGUE[1]))
         assert response.status_code == 201, response.text
         assert response.json()["cell"] == location.cell_hex(location.snap(*HAGUE))

@@ -30,7 +30,7 @@ from api.app import create_app
 from api.intake import fastpath
 from privacy import location
 from tests.api.test_fuzz import json_values
-from tests.conftest import make_settings, new_receipt, solved_pow
+from tests.conftest import asgi_client, make_settings, new_receipt, solved_pow
 
 FAST = "application/json"
 ROUTED = "application/json; charset=utf-8"
@@ -83,7 +83,7 @@ def watched(app: Litestar, http: httpx.AsyncClient) -> Paths:
 @pytest.fixture
 async def paths(clean: asyncpg.Pool, hague: list[int], tmp_path: Path) -> AsyncIterator[Paths]:
     app = create_app(make_settings(tmp_path, max_body_bytes=MAX_BODY, rate_limit_per_day=3), pool=clean)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with asgi_client(app) as http:
         watching = watched(app, http)
         watching.cells = [location.cell_hex(c) for c in hague]
         yield watching
@@ -319,7 +319,7 @@ async def test_any_request_is_answered_alike(
             made["cell"] = cells[made["cell"]]
         return made
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with asgi_client(app) as http:
         paths = watched(app, http)
         paths.addresses = secrets.randbelow(10_000)
         status, _, _ = await both(paths, body, altcha)

@@ -8,14 +8,13 @@ import secrets
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from api.app import create_app
 from api.settings import SettingsError, load_settings
 from privacy import pow as pow_
 from tests.api.test_intake import assert_problem, count
-from tests.conftest import make_settings, report_body, submit
+from tests.conftest import asgi_client, make_settings, report_body, submit
 
 OLD, NEW, STRANGER = (secrets.token_bytes(32) for _ in range(3))
 
@@ -28,8 +27,7 @@ async def test_challenges_of_the_previous_key_are_accepted_during_a_rotation(
     clean: asyncpg.Pool, hague: list[int], tmp_path: Path
 ) -> None:
     app = create_app(make_settings(tmp_path, pow_key=NEW, pow_key_previous=OLD), pool=clean)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+    async with asgi_client(app) as http:
         issued = (await http.get("/v1/challenge")).json()
         assert pow_.verify(NEW, pow_.solve(pow_.Challenge.from_wire(issued))).expires > 0  # new challenges: the new key
         with pytest.raises(pow_.PowError):
@@ -48,8 +46,7 @@ async def test_after_the_rotation_the_previous_key_is_refused(
     clean: asyncpg.Pool, hague: list[int], tmp_path: Path
 ) -> None:
     app = create_app(make_settings(tmp_path, pow_key=NEW), pool=clean)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+    async with asgi_client(app) as http:
         refused = await submit(http, report_body(hague[0]), altcha=solved_with(OLD))
         assert_problem(refused, 400, "invalid-proof-of-work")
     assert await count(clean) == 0

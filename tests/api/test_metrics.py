@@ -13,7 +13,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app, run_jobs_once
-from tests.conftest import make_settings, report_body, submit
+from tests.conftest import asgi_client, make_settings, report_body, submit
 
 ALLOWED = {
     "method": re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$"),
@@ -66,8 +66,7 @@ async def test_database_failures_are_counted_by_route_template(clean: asyncpg.Po
     assert closed is not None
     await closed.close()
     app = create_app(make_settings(tmp_path), pool=closed)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+    async with asgi_client(app) as http:
         before = value(samples((await http.get("/metrics")).text), "straatstem_http_errors_total")
         down = await http.get("/v1/municipalities/den-haag/coverage")
         assert down.status_code == 503 and down.headers["retry-after"]

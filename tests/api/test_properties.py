@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from tests.conftest import TABLES_TO_CLEAR, make_settings, report_body, solved_pow, submit
+from tests.conftest import TABLES_TO_CLEAR, asgi_client, make_settings, report_body, solved_pow, submit
 
 PROPERTY = settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -31,7 +31,7 @@ async def _fresh(pool: asyncpg.Pool, cells: list[int]) -> None:
 
 def _client(pool: asyncpg.Pool, tmp: Path, **overrides: Any) -> httpx.AsyncClient:
     app = create_app(make_settings(tmp, **overrides), pool=pool)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 1)), base_url="http://t")
+    return asgi_client(app)
 
 
 async def _reports(pool: asyncpg.Pool) -> int:

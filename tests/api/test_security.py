@@ -27,7 +27,7 @@ from api.app import create_app
 from api.security import API_CSP, HSTS
 from api.settings import ClientLimits, Settings, SettingsError, load_settings
 from api.web import routes as web
-from tests.conftest import make_settings, report_body, submit
+from tests.conftest import asgi_client, make_settings, report_body, submit
 from tests.processes import server_process
 
 API_HEADERS = {
@@ -40,7 +40,7 @@ ORIGIN = "https://kaart.example.nl"
 
 
 def _client(app: Any, *, peer: str = "127.0.0.1", base: str = "http://t") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(peer, 40000)), base_url=base)
+    return asgi_client(app, peer=peer, base=base)
 
 
 def _assert_api_headers(response: httpx.Response) -> None:

@@ -25,7 +25,7 @@ from litestar.datastructures import State
 from api.errors import Problem, problem_response
 from api.settings import Settings
 from api.staff import access, service
-from tests.conftest import STAFF_PASSWORD, login_headers, make_staff
+from tests.conftest import STAFF_PASSWORD, asgi_client, login_headers, make_staff
 
 StaffHeaders = Callable[..., Awaitable[dict[str, str]]]
 AMSTERDAM_CENTRE = "52.3731,4.8922"
@@ -462,10 +462,8 @@ async def test_authorize_for_other_handlers(
         for role in ("analyst", "moderator", "admin"):
             await make_staff(conn, f"{role}@den-haag.example", "den-haag", role)
     async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=_staff_app(settings, clean)), base_url="http://testserver"
-        ) as api,
+        asgi_client(app) as http,
+        asgi_client(_staff_app(settings, clean)) as api,
     ):
         for role in ("analyst", "moderator", "admin"):
             tokens[role] = await login_headers(api, f"{role}@den-haag.example")
