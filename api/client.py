@@ -8,6 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Peer addresses already found inside the trusted networks, each with the (immutable) tuple of
+# networks that said so. Every request asks this question once or twice (the client address,
+# HTTPS behind a proxy), and behind a proxy the answer is the same for every request. Only
+# trusted peers, the operator's own proxies, are remembered: a client's address never is.
+_PROXY_PEERS: dict[str, tuple[Network, ...]] = {}
+_PROXY_PEERS_MAX = 256
 
 
 def peer_address(scope: Any) -> str:
@@ -17,25 +25,43 @@ def peer_address(scope: Any) -> str:
 
 def from_trusted_proxy(scope: Any, trusted: Sequence[Network]) -> bool:
     """Whether the connection comes from a proxy whose forwarding headers are believed."""
-    return bool(trusted) and in_networks(peer_address(scope), trusted)
-
-
-def client_address(scope: Any, headers: Any, trusted: Sequence[Network]) -> str:
+    if not trusted:
+        return False
     peer = peer_address(scope)
+    if _PROXY_PEERS.get(peer) is trusted:
+        return True
+    if not in_networks(peer, trusted):
+        return False
+    if type(trusted) is tuple:  # a list could change after the answer was remembered
+        if len(_PROXY_PEERS) >= _PROXY_PEERS_MAX:
+            _PROXY_PEERS.clear()
+        _PROXY_PEERS[peer] = trusted
+    return True
+
+
+def client_address(scope: Any, headers: Any, trusted: Sequence[Network]) -> Address | None:
+    """The client's address: the peer, or behind trusted proxies the nearest X-Forwarded-For
+    hop that is not one of them. None when that is not an IP address (a Unix socket, a
+    malformed header); rate limiting then puts the request in one shared bucket."""
     if "x-forwarded-for" not in headers or not from_trusted_proxy(scope, trusted):
-        return peer
+        return parse_address(peer_address(scope))
     forwarded = headers.get("x-forwarded-for", "")
     hops = [h.strip() for h in forwarded.split(",") if h.strip()]
     # Walk from the nearest hop outwards; the first address we do not trust is the client.
     for hop in reversed(hops):
-        if not in_networks(hop, trusted):
-            return str(hop)
-    return str(hops[0]) if hops else peer
+        ip = parse_address(hop)
+        if ip is None or not any(ip in net for net in trusted):
+            return ip
+    return parse_address(hops[0] if hops else peer_address(scope))
+
+
+def parse_address(text: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
 
 
 def in_networks(address: str, networks: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
+    ip = parse_address(address)
+    return ip is not None and any(ip in net for net in networks)

@@ -23,10 +23,10 @@ import ipaddress
 PSEUDONYM_BYTES = 16
 
 
-def network_prefix(address: str) -> bytes:
-    """The packed /32 (IPv4) or /64 (IPv6) prefix of an address. IPv4-mapped IPv6 counts as
-    IPv4. Raises ValueError for anything that is not an IP address."""
-    ip = ipaddress.ip_address(address.strip())
+def network_prefix(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bytes:
+    """The packed /32 (IPv4) or /64 (IPv6) prefix of an address (text or parsed). IPv4-mapped
+    IPv6 counts as IPv4. Raises ValueError for anything that is not an IP address."""
+    ip = ipaddress.ip_address(address.strip()) if isinstance(address, str) else address
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if isinstance(ip, ipaddress.IPv4Address):

@@ -22,6 +22,7 @@ import asyncpg
 import msgspec
 
 from api import db
+from api.client import Address
 from api.errors import Problem
 from api.intake import repository as repo
 from api.intake.batcher import SUBMIT_DEADLINE, SubmitBatcher
@@ -138,7 +139,7 @@ class IntakeService:
         )
         return hmac.new(self.keys.fingerprint, canonical, hashlib.sha256).digest()
 
-    async def submit(self, data: ReportIn, altcha_header: str | None, client_address: str) -> tuple[bool, ReportOut]:
+    async def submit(self, data: ReportIn, altcha_header: str | None, client: Address | None) -> tuple[bool, ReportOut]:
         cell = self.resolve_cell(data)
         try:
             receipt = receipts.parse_receipt(data.receipt)
@@ -164,10 +165,8 @@ class IntakeService:
             if any(unicodedata.category(c)[0] not in "CZ" for c in text):
                 body = text[:1000]
                 removed = sorted(kind.value for kind in scrubbed.found)
-        try:
-            prefix = ratelimit.network_prefix(client_address)
-        except ValueError:  # no usable peer address (e.g. a Unix socket): one shared bucket
-            prefix = b"none"
+        # No usable client address (e.g. a Unix socket): one shared bucket.
+        prefix = b"none" if client is None else ratelimit.network_prefix(client)
         now = dt.datetime.now(AMSTERDAM)
         today = now.date()
         daily_key = await self.daily.get(self.pool, today)

@@ -48,3 +48,8 @@ def test_non_addresses_and_short_keys_are_refused() -> None:
         ratelimit.network_prefix("testclient")
     with pytest.raises(ValueError):
         ratelimit.pseudonym(b"short", P("198.51.100.7"))
+
+
+@given(st.ip_addresses())
+def test_a_parsed_address_has_the_prefix_of_its_text(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    assert ratelimit.network_prefix(addr) == ratelimit.network_prefix(str(addr))
