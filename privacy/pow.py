@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
+import msgspec
 from altcha import v1 as altcha_v1
 
 ALGORITHM: Final = "SHA-256"
@@ -118,6 +119,19 @@ def solve(challenge: Challenge) -> str:
     return encode_payload(challenge, solution.number)
 
 
+class _Payload(msgspec.Struct):
+    """The fields of an ALTCHA solution payload this server reads; others are ignored."""
+
+    algorithm: str
+    challenge: str
+    number: int
+    salt: str
+    signature: str
+
+
+_decode_payload = msgspec.json.Decoder(_Payload).decode
+
+
 def verify(key: bytes, payload_b64: str, now: float | None = None, previous: Sequence[bytes] = ()) -> VerifiedPow:
     """Check a base64 ALTCHA payload; raise PowError with a client-actionable reason.
 
@@ -127,35 +141,35 @@ def verify(key: bytes, payload_b64: str, now: float | None = None, previous: Seq
     if not payload_b64 or len(payload_b64) > MAX_PAYLOAD_CHARS:
         raise PowError("X-Altcha must hold a base64 ALTCHA payload")
     try:
-        decoded: Any = json.loads(base64.b64decode(payload_b64, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        decoded = _decode_payload(base64.b64decode(payload_b64, validate=True))
+    except msgspec.ValidationError as exc:
+        raise PowError(_shape_error(str(exc))) from None
+    except (binascii.Error, ValueError, msgspec.DecodeError):
         raise PowError("X-Altcha is not base64-encoded JSON") from None
-    if not isinstance(decoded, dict):
-        raise PowError("X-Altcha payload must be a JSON object")
-    fields = {"algorithm": str, "challenge": str, "number": int, "salt": str, "signature": str}
-    for name, kind in fields.items():
-        value = decoded.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise PowError(f"X-Altcha payload field '{name}' is missing or of the wrong type")
-    if decoded["algorithm"] != ALGORITHM:
+    if decoded.algorithm != ALGORITHM:
         raise PowError(f"X-Altcha algorithm must be {ALGORITHM}")
-    expires = _expiry(decoded["salt"])
+    expires = _expiry(decoded.salt)
     current = time.time() if now is None else now
     if expires is None:
         raise PowError("X-Altcha challenge carries no expiry; fetch a new challenge")
-    signer = next(
-        (
-            candidate
-            for candidate in (key, *previous)
-            if altcha_v1.verify_solution(cast(altcha_v1.PayloadType, decoded), candidate, check_expires=False)[0]
-        ),
-        None,
-    )
-    if signer is None:
+    fields = cast(altcha_v1.PayloadType, msgspec.structs.asdict(decoded))
+    for signer in (key, *previous):
+        if altcha_v1.verify_solution(fields, signer, check_expires=False)[0]:
+            break
+    else:
         raise PowError("X-Altcha solution is invalid or was not issued by this server")
     if expires < current:
         raise PowError("X-Altcha challenge has expired; fetch a new challenge")
-    return VerifiedPow(replay_key=replay_key(signer, decoded["challenge"]), expires=expires)
+    return VerifiedPow(replay_key=replay_key(signer, decoded.challenge), expires=expires)
+
+
+def _shape_error(reason: str) -> str:
+    """The message for a payload that is JSON but not an ALTCHA payload: msgspec names the
+    field at fault in backticks (`number`, or its path `$.number`)."""
+    for name in _Payload.__struct_fields__:
+        if f"`{name}`" in reason or f"$.{name}`" in reason:
+            return f"X-Altcha payload field '{name}' is missing or of the wrong type"
+    return "X-Altcha payload must be a JSON object"
 
 
 def replay_key(key: bytes, challenge: str) -> bytes:

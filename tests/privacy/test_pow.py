@@ -67,7 +67,29 @@ def test_garbage_headers_are_refused_cleanly(text: str) -> None:
         pow.verify(KEY, text)
 
 
-@pytest.mark.parametrize("payload", [[1, 2], {"algorithm": "SHA-1"}, {"algorithm": "SHA-256", "challenge": 1}])
-def test_wrong_shapes_are_refused(payload: object) -> None:
-    with pytest.raises(pow.PowError):
+SOLVED = {"algorithm": "SHA-256", "challenge": "c", "number": 1, "salt": "s?expires=1", "signature": "x"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ([1, 2], "must be a JSON object"),
+        ("text", "must be a JSON object"),
+        ({"algorithm": "SHA-1"}, "field 'challenge' is missing"),  # the first missing field is named
+        ({**SOLVED, "challenge": 1}, "field 'challenge' is missing or of the wrong type"),
+        ({**SOLVED, "number": True}, "field 'number' is missing or of the wrong type"),
+        ({**SOLVED, "number": 1.0}, "field 'number' is missing or of the wrong type"),
+        ({k: v for k, v in SOLVED.items() if k != "signature"}, "field 'signature' is missing"),
+        ({**SOLVED, "algorithm": "SHA-1"}, "algorithm must be SHA-256"),
+        ({**SOLVED, "salt": "s"}, "carries no expiry"),
+    ],
+)
+def test_wrong_shapes_are_refused_naming_the_fault(payload: object, message: str) -> None:
+    with pytest.raises(pow.PowError, match=message):
         pow.verify(KEY, base64.b64encode(json.dumps(payload).encode()).decode())
+
+
+@pytest.mark.parametrize("raw", [b"{", b"\xff\xfe{}", '{"algorithm": "\udc80"}'.encode("utf-8", "surrogatepass")])
+def test_payloads_that_are_not_json_are_refused(raw: bytes) -> None:
+    with pytest.raises(pow.PowError, match="not base64-encoded JSON"):
+        pow.verify(KEY, base64.b64encode(raw).decode())
