@@ -387,7 +387,7 @@ def counting_refused_reports(handler: ExceptionHandler) -> ExceptionHandler:
         response = handler(request, exc)
         if request.scope.get("path_template") == "/v1/reports" and request.method == "POST":
             problem = msgspec.json.decode(response.content, type=_ProblemType)
-            metrics.REPORTS.labels(problem.type.rpartition("/")[2]).inc()
+            metrics.count_report(problem.type.rpartition("/")[2])
         return response
 
     return counted

@@ -4,6 +4,7 @@ label value."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -41,10 +42,28 @@ def observe_request(method: str, route: str, status: int, started: float) -> Non
     """Request metrics for one answered request (`started` from time.perf_counter()), and a
     log line (method, route template, status, time) when it failed on the server side."""
     elapsed = time.perf_counter() - started
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(elapsed)
+    count, latency = _request_series(method, route, status)
+    count.inc()
+    latency.observe(elapsed)
     if status >= 500:
         log.warning("request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 2))
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The two series of one (method, route template, status), found once rather than per
+    request; the label values are the closed sets above, so the cache holds them all."""
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
+
+
+def count_report(outcome: str) -> None:
+    """One report submission answered with `outcome` (created, existing or a problem slug)."""
+    _report_series(outcome).inc()
+
+
+@functools.lru_cache(maxsize=64)
+def _report_series(outcome: str) -> Counter:
+    return REPORTS.labels(outcome)
 
 
 class PoolCollector(Collector):

@@ -60,7 +60,7 @@ async def submit_report(
     the report an identical earlier submission created."""
     address = client_address(scope, headers, intake.settings.trusted_proxies)
     created, report = await intake.submit(data, altcha, address)
-    metrics.REPORTS.labels("created" if created else "existing").inc()
+    metrics.count_report("created" if created else "existing")
     return (201 if created else 200), report
 
 
