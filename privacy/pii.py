@@ -512,6 +512,34 @@ _RULES: tuple[tuple[re.Pattern[str], PiiKind], ...] = (
 )
 
 
+# Most rules need a digit or an "@" to replace anything: every alternative of the IBAN, phone,
+# BSN, postcode and address patterns has a mandatory digit ([0-9], [1-9] or \d); a licence
+# plate candidate is ASCII and its shape must contain a digit; e-mail (not the obfuscated
+# form) and handles have a literal "@". A text with neither skips them, which is most of the
+# cost of scrubbing a typical description. Replacements never add a digit or "@" (placeholders
+# are "[kind]", the rest of a text is kept), so what the first round found absent stays absent.
+# tests/privacy/test_pii.py checks the outputs against running every rule.
+_NEEDS_DIGIT = frozenset(
+    {PiiKind.IBAN, PiiKind.PHONE, PiiKind.BSN, PiiKind.POSTCODE, PiiKind.LICENCE_PLATE, PiiKind.ADDRESS}
+)
+_NEEDS_AT = frozenset({_FEDIVERSE, _EMAIL, _HANDLE})
+_DIGIT = re.compile(r"\d")
+_RULE_SETS: dict[tuple[bool, bool], tuple[tuple[re.Pattern[str], PiiKind], ...]] = {
+    (digit, at): tuple(
+        (pattern, kind)
+        for pattern, kind in _RULES
+        if (digit or kind not in _NEEDS_DIGIT) and (at or pattern not in _NEEDS_AT)
+    )
+    for digit in (False, True)
+    for at in (False, True)
+}
+
+
+def _rules_for(text: str) -> tuple[tuple[re.Pattern[str], PiiKind], ...]:
+    """The rules that can replace something in `text` (see `_NEEDS_DIGIT`)."""
+    return _RULE_SETS[_DIGIT.search(text) is not None, "@" in text]
+
+
 def _apply(pattern: re.Pattern[str], kind: PiiKind, text: str, found: set[PiiKind]) -> str:
     def replace(match: re.Match[str]) -> str:
         replacement = _replacement(kind, match)
@@ -555,9 +583,10 @@ def scrub(text: str) -> ScrubResult:
     """
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
     found: set[PiiKind] = set()
+    rules = _rules_for(text)
     for _ in range(_MAX_ROUNDS):
         before = text
-        for pattern, kind in _RULES:
+        for pattern, kind in rules:
             apply = _apply_overlapping if kind is PiiKind.BSN else _apply
             text = apply(pattern, kind, text, found)
         if text == before:
