@@ -3,13 +3,13 @@ the per-report loop, and the outcomes and stored rows are those of the loop eith
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import secrets
 import uuid
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from api.intake import repository as repo
 
@@ -112,15 +112,15 @@ async def test_anything_else_gets_the_loops_outcomes_and_leaves_no_trace_of_the_
         fresh = submission(hague[3], body="Iemand volgde me.")
         twin = submission(hague[4])
         items = [
-            dataclasses.replace(earlier, id=uuid.uuid4(), pow_key=secrets.token_bytes(16)),  # an identical retry
-            dataclasses.replace(earlier, id=uuid.uuid4(), submission_mac=secrets.token_bytes(32)),  # id reused
-            dataclasses.replace(withdrawn, id=uuid.uuid4(), pow_key=secrets.token_bytes(16)),
+            msgspec.structs.replace(earlier, id=uuid.uuid4(), pow_key=secrets.token_bytes(16)),  # an identical retry
+            msgspec.structs.replace(earlier, id=uuid.uuid4(), submission_mac=secrets.token_bytes(32)),  # id reused
+            msgspec.structs.replace(withdrawn, id=uuid.uuid4(), pow_key=secrets.token_bytes(16)),
             submission(hague[5], pow_key=earlier.pow_key),  # a spent proof of work
             submission(hague[2], cell_token=capped.cell_token),  # the place's cap is reached
             submission(12345),  # not a served cell
             fresh,
             twin,
-            dataclasses.replace(twin, id=uuid.uuid4(), pow_key=secrets.token_bytes(16)),  # same id twice in a batch
+            msgspec.structs.replace(twin, id=uuid.uuid4(), pow_key=secrets.token_bytes(16)),  # same id twice in a batch
         ]
         outcomes, loops = await per_report_calls(conn, items)
         assert loops > 0

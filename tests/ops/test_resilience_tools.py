@@ -6,7 +6,6 @@ The scripts themselves run end to end in CI as `ops/resilience/run.py --quick`."
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import random
 import secrets
@@ -214,12 +213,38 @@ async def test_a_stuck_submission_is_answered_within_the_deadline_and_stored_at_
     # The batch may have gone through once the lock was gone; the client's retry (a new
     # proof of work, the same submission) is then answered with the stored report.
     retry = SubmitBatcher(clean)
-    stored = await retry.submit(dataclasses.replace(item, id=uuid.uuid4(), pow_key=secrets.token_bytes(32)))
+    stored = await retry.submit(msgspec.structs.replace(item, id=uuid.uuid4(), pow_key=secrets.token_bytes(32)))
     async with clean.acquire() as conn:
         rows = await conn.fetch("select id from report where submission_id = $1", item.submission_id)
     assert [r["id"] for r in rows] == [stored.id]
     await asyncio.sleep(0)
     assert batcher._running == 0 and not batcher._pending
+
+
+async def test_submissions_queued_behind_a_stuck_batch_are_answered_within_their_own_deadline(
+    dsn: str, clean: asyncpg.Pool, hague: list[int]
+) -> None:
+    """One flusher, stuck on a lock: the batch after it never gets to the database within
+    the deadline. Each submission still hears TimeoutError a deadline after it arrived, not
+    after the batches ahead of it have each run out their own."""
+    batcher = SubmitBatcher(clean, deadline=0.3, flushers=1, max_batch=1)
+    blocker = await _locked(dsn, "report")
+    try:
+        began = time.monotonic()
+        outcomes = await asyncio.gather(
+            *(batcher.submit(_submission(cell)) for cell in hague[2:5]), return_exceptions=True
+        )
+        waited = time.monotonic() - began
+    finally:
+        await blocker.execute("rollback")
+        await blocker.close()
+    assert all(isinstance(outcome, TimeoutError) for outcome in outcomes), outcomes
+    assert waited < 0.7  # one after the other, the third would wait 0.9 s
+    for _ in range(100):  # the stuck batch's connection is closed by its own deadline
+        if batcher._running == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert batcher._running == 0
 
 
 async def test_a_connection_the_server_ended_is_replaced_not_reported(clean: asyncpg.Pool, hague: list[int]) -> None:
