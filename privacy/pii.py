@@ -518,7 +518,7 @@ _RULES: tuple[tuple[re.Pattern[str], PiiKind], ...] = (
 # form) and handles have a literal "@". A text with neither skips them, which is most of the
 # cost of scrubbing a typical description. Replacements never add a digit or "@" (placeholders
 # are "[kind]", the rest of a text is kept), so what the first round found absent stays absent.
-# tests/privacy/test_pii.py checks the outputs against running every rule.
+# tests/privacy/test_pii_rules.py checks the outputs against running every rule.
 _NEEDS_DIGIT = frozenset(
     {PiiKind.IBAN, PiiKind.PHONE, PiiKind.BSN, PiiKind.POSTCODE, PiiKind.LICENCE_PLATE, PiiKind.ADDRESS}
 )
