@@ -50,7 +50,7 @@ def client_address(scope: Any, headers: Any, trusted: Sequence[Network]) -> Addr
     # Walk from the nearest hop outwards; the first address we do not trust is the client.
     for hop in reversed(hops):
         ip = parse_address(hop)
-        if ip is None or not any(ip in net for net in trusted):
+        if ip is None or not _inside(ip, trusted):
             return ip
     return parse_address(hops[0] if hops else peer_address(scope))
 
@@ -64,4 +64,8 @@ def parse_address(text: str) -> Address | None:
 
 def in_networks(address: str, networks: Sequence[Network]) -> bool:
     ip = parse_address(address)
-    return ip is not None and any(ip in net for net in networks)
+    return ip is not None and _inside(ip, networks)
+
+
+def _inside(ip: Address, networks: Sequence[Network]) -> bool:
+    return any(ip in net for net in networks)
