@@ -565,5 +565,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> Lites
     # Reports of the mobile contract's shape are answered before routing (api/intake/fastpath.py).
     # `asgi_handler` is what Litestar.__call__ hands every request to, after it has attached
     # the before-send hooks; tests/api/test_intake_fastpath.py fails if that ever changes.
-    app.asgi_handler = fastpath.ReportIntake(app.asgi_handler, handlers, settings.max_body_bytes)
+    app.asgi_handler = fastpath.ReportIntake(
+        app.asgi_handler, handlers, settings.max_body_bytes, security.plain_answer_headers(settings)
+    )
     return app

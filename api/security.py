@@ -28,7 +28,7 @@ request that did not ask for it.
 from __future__ import annotations
 
 import http
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import msgspec
@@ -50,6 +50,9 @@ DEFAULT_HEADERS = {
 }
 # One year, no includeSubDomains: the deployment does not own its parent domain's other hosts.
 HSTS = "max-age=31536000"
+# The key of an `http.response.start` message that already carries its security headers
+# (`plain_answer_headers`); the hook leaves such a message as it is.
+SECURED = "straatstem.secured"
 
 CORS_METHODS = ["GET", "POST", "PATCH", "DELETE"]
 CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-altcha", "if-none-match"]
@@ -84,27 +87,55 @@ def over_tls(scope: Scope, trusted: Sequence[Network]) -> bool:
 def headers_hook(settings: Settings) -> BeforeMessageSendHookHandler:
     """The app's `before_send` hook that puts the security headers on every response."""
     trusted = settings.trusted_proxies
-    # With CORS on, every answer depends on the Origin header, also when a request had none.
-    cors_vary = ["Origin"] if settings.cors_origins else []
+    cors_vary = _cors_vary(settings)
 
     async def hook(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start":
+        if message["type"] != "http.response.start" or SECURED in message:
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in DEFAULT_HEADERS.items():
-            if name not in headers:
-                headers[name] = value
-        policy = headers["content-security-policy"]
-        if "frame-ancestors" not in policy:
-            headers["content-security-policy"] = policy.rstrip("; ") + "; frame-ancestors 'none'"
-        if over_tls(scope, trusted):
-            headers["strict-transport-security"] = HSTS
         route_vary = cast(dict[str, Any], scope).get(_ROUTE_VARY, "")
-        vary = _union(route_vary, *headers.getall("vary", []), *cors_vary)
-        if vary:
-            headers["vary"] = vary
+        _secure(MutableScopeHeaders.from_message(message), over_tls(scope, trusted), route_vary, cors_vary)
 
     return hook
+
+
+def plain_answer_headers(settings: Settings) -> Callable[[Scope], list[tuple[bytes, bytes]]]:
+    """For the intake fast path (api/intake/fastpath.py): the security headers of an answer
+    that sets none of its own beyond Content-Type and Content-Length, as the hook would add
+    them, worked out once here instead of per answer (the hook's header edits cost a fast
+    answer about as much as its proof-of-work check). The caller puts them on its
+    `http.response.start` message together with `SECURED`, so the hook passes it by."""
+    trusted = settings.trusted_proxies
+    cors_vary = _cors_vary(settings)
+    by_tls = {}
+    for tls in (False, True):
+        headers = MutableScopeHeaders()
+        _secure(headers, tls, "", cors_vary)
+        by_tls[tls] = headers.headers
+
+    def headers_for(scope: Scope) -> list[tuple[bytes, bytes]]:
+        return by_tls[over_tls(scope, trusted)]
+
+    return headers_for
+
+
+def _cors_vary(settings: Settings) -> list[str]:
+    # With CORS on, every answer depends on the Origin header, also when a request had none.
+    return ["Origin"] if settings.cors_origins else []
+
+
+def _secure(headers: MutableScopeHeaders, tls: bool, route_vary: str, cors_vary: list[str]) -> None:
+    """The security headers of one answer, added to its own `headers`."""
+    for name, value in DEFAULT_HEADERS.items():
+        if name not in headers:
+            headers[name] = value
+    policy = headers["content-security-policy"]
+    if "frame-ancestors" not in policy:
+        headers["content-security-policy"] = policy.rstrip("; ") + "; frame-ancestors 'none'"
+    if tls:
+        headers["strict-transport-security"] = HSTS
+    vary = _union(route_vary, *headers.getall("vary", []), *cors_vary)
+    if vary:
+        headers["vary"] = vary
 
 
 def _union(*values: str) -> str:

@@ -18,10 +18,12 @@ tests/api/test_intake_fastpath.py shows that both paths give every request, vali
 same status, headers and body.
 
 What it keeps: it runs inside `Litestar.__call__`, so the security-headers hook
-(api/security.py) still sees every answer; it records the request metrics as the `observe`
-middleware does; and an error is answered by the app's own exception handlers (the same
-problem+json, the same refusal counting), exactly as the Litestar path answers it. The CORS
-middleware is not needed: a request with an Origin header is never taken.
+(api/security.py) still sees every answer; a stored report's answer already carries the
+hook's headers, worked out once at start-up (`security.plain_answer_headers`), and the hook
+passes it by. It records the request metrics as the `observe` middleware does; and an error
+is answered by the app's own exception handlers (the same problem+json, the same refusal
+counting), exactly as the Litestar path answers it. The CORS middleware is not needed: a
+request with an Origin header is never taken.
 """
 
 from __future__ import annotations
@@ -36,13 +38,14 @@ from litestar import Request, Response
 from litestar.enums import ScopeType
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, Receive, Scope, Send
 
 from api import metrics
 from api.client import client_address
 from api.errors import CLIENT_DISCONNECTED, decode_strict
 from api.intake.schemas import ReportIn, ReportOut
 from api.intake.service import IntakeService
+from api.security import SECURED
 
 PATH = "/v1/reports"
 ExceptionHandlers = Mapping[int | type[Exception], Callable[[Request[Any, Any, Any], Any], Response[Any]]]
@@ -67,10 +70,17 @@ async def submit_report(
 class ReportIntake:
     """Wraps the app's ASGI handler (the router inside Litestar's exception and CORS layers)."""
 
-    def __init__(self, app: ASGIApp, handlers: ExceptionHandlers, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        handlers: ExceptionHandlers,
+        max_body_bytes: int,
+        security_headers: Callable[[Scope], list[tuple[bytes, bytes]]],
+    ) -> None:
         self.app = app
         self.handlers = handlers
         self.max_body_bytes = max_body_bytes
+        self.security_headers = security_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["path"] == PATH and scope["method"] == "POST":
@@ -103,13 +113,15 @@ class ReportIntake:
             await response.to_asgi_response(app=None, request=request)(scope, receive, send)
             return response.status_code or 500
         body = _encode(report)
-        start: HTTPResponseStartEvent = {  # Cache-Control: no-store and the rest come from the headers hook
+        start: Any = {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *self.security_headers(scope),
             ],
+            SECURED: True,
         }
         end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
         await send(start)

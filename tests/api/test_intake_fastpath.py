@@ -180,6 +180,40 @@ async def test_refusals_are_the_same_on_both_paths(paths: Paths, case: str, stat
     assert ("content-type", "application/problem+json") in headers
 
 
+@pytest.mark.parametrize("cors", [False, True])
+@pytest.mark.parametrize(
+    ("peer", "proto", "hsts"),
+    [
+        ("127.0.0.1", None, False),
+        ("127.0.0.1", "https", True),
+        ("127.0.0.1", "http, https", False),  # the outermost proxy's value counts
+        ("192.0.2.7", "https", False),  # not a trusted proxy: its claim of TLS is ignored
+    ],
+)
+async def test_security_headers_are_the_same_on_both_paths(
+    clean: asyncpg.Pool, hague: list[int], tmp_path: Path, cors: bool, peer: str, proto: str | None, hsts: bool
+) -> None:
+    """A stored report's answer carries headers worked out at start-up, not the hook's
+    (api/security.py `plain_answer_headers`); HSTS and Vary must still follow the request
+    and the settings as they do on the routed path."""
+    origins = ("https://app.example.nl",) if cors else ()
+    # An untrusted peer's forwarded address does not count: both reports are of one network.
+    settings = make_settings(tmp_path, cors_origins=origins, rate_limit_per_cell=2)
+    app = create_app(settings, pool=clean)
+    extra = {"x-forwarded-proto": proto} if proto else {}
+    async with asgi_client(app, peer=peer) as http:
+        paths = watched(app, http)
+        paths.cells = [location.cell_hex(c) for c in hague]
+        paths.addresses = secrets.randbelow(10_000)
+        status, headers, _ = await both(paths, lambda: valid(paths.cells), extra=extra)
+    assert status == 201
+    named = dict(headers)
+    assert ("strict-transport-security" in named) is hsts
+    assert named.get("vary") == ("Origin" if cors else None)
+    assert named["cache-control"] == "no-store"
+    assert named["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
 async def history(paths: Paths, media: str) -> list[Any]:
     """Answers to one network's submissions through one path, in order."""
     network = {"x-forwarded-for": paths.address()}
