@@ -29,10 +29,23 @@ REPORT_COLUMNS = (
     "submission_mac",
     "receipt_hash",
 )
+# The batch travels as one JSON object of columns (`_columns`), which PostgreSQL turns into the
+# function's arrays. Binding twenty array parameters instead cost the serving process about
+# 7 us per report: asyncpg checks every element of an array against abstract base classes,
+# some thirty checks a report, where msgspec writes the JSON in C.
 SUBMIT_BATCH = """
-select idx, outcome, r_id, r_municipality, r_cell, r_month
-  from intake_submit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                           $17, $18, $19, $20)
+select r.idx, r.outcome, r.r_id, r.r_municipality, r.r_cell, r.r_month
+  from json_to_record($1::json) as b (
+           id uuid[], cell bigint[], month text[], band text[], category text[], role text[],
+           felt_safety smallint[], language text[], submission_id uuid[], submission_mac bytea[],
+           receipt_hash bytea[], body text[], pii_removed text[], pow_key bytea[],
+           pow_expires_hour integer[], day date[], cell_token bytea[], cell_cap integer,
+           day_token bytea[], day_cap integer
+       ),
+       intake_submit_batch(b.id, b.cell, b.month, b.band, b.category, b.role, b.felt_safety,
+                           b.language, b.submission_id, b.submission_mac, b.receipt_hash, b.body,
+                           b.pii_removed, b.pow_key, b.pow_expires_hour, b.day, b.cell_token,
+                           b.cell_cap, b.day_token, b.day_cap) r
 """
 GET_REPORT = """
 select r.id, r.municipality, r.cell, r.month, r.category, r.role, r.band, r.felt_safety,
@@ -93,6 +106,9 @@ class Submission(msgspec.Struct, frozen=True):
     day_cap: int
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 class Stored(msgspec.Struct, frozen=True):
     created: bool
     id: uuid.UUID
@@ -104,29 +120,7 @@ class Stored(msgspec.Struct, frozen=True):
 async def submit_batch(conn: asyncpg.Connection, items: list[Submission]) -> list[Stored | Refused]:
     """Submit several reports in one call and one commit; outcomes in input order. Caps are
     the same for every item of a batch (they come from settings)."""
-    rows = await conn.fetch(
-        SUBMIT_BATCH,
-        [s.id for s in items],
-        [s.cell for s in items],
-        [s.month for s in items],
-        [s.band for s in items],
-        [s.category for s in items],
-        [s.role for s in items],
-        [s.felt_safety for s in items],
-        [s.language for s in items],
-        [s.submission_id for s in items],
-        [s.submission_mac for s in items],
-        [s.receipt_hash for s in items],
-        [s.body for s in items],
-        [",".join(s.pii_removed) for s in items],
-        [s.pow_key for s in items],
-        [s.pow_expires_hour for s in items],
-        [s.day for s in items],
-        [s.cell_token for s in items],
-        items[0].cell_cap,
-        [s.day_token for s in items],
-        items[0].day_cap,
-    )
+    rows = await conn.fetch(SUBMIT_BATCH, _encode(_columns(items)).decode())
     results: list[Stored | Refused] = []
     for row in sorted(rows, key=lambda r: r["idx"]):
         outcome: str = row["outcome"]
@@ -139,6 +133,37 @@ async def submit_batch(conn: asyncpg.Connection, items: list[Submission]) -> lis
     if len(results) != len(items):
         raise RuntimeError("intake_submit_batch returned a different number of outcomes")
     return results
+
+
+def _columns(items: list[Submission]) -> dict[str, object]:
+    """The batch as the JSON object SUBMIT_BATCH reads: a list per argument, bytes in
+    PostgreSQL's hex form, the caps once."""
+    return {
+        "id": [s.id for s in items],
+        "cell": [s.cell for s in items],
+        "month": [s.month for s in items],
+        "band": [s.band for s in items],
+        "category": [s.category for s in items],
+        "role": [s.role for s in items],
+        "felt_safety": [s.felt_safety for s in items],
+        "language": [s.language for s in items],
+        "submission_id": [s.submission_id for s in items],
+        "submission_mac": [_bytea(s.submission_mac) for s in items],
+        "receipt_hash": [_bytea(s.receipt_hash) for s in items],
+        "body": [s.body for s in items],
+        "pii_removed": [",".join(s.pii_removed) for s in items],
+        "pow_key": [_bytea(s.pow_key) for s in items],
+        "pow_expires_hour": [s.pow_expires_hour for s in items],
+        "day": [s.day for s in items],
+        "cell_token": [_bytea(s.cell_token) for s in items],
+        "cell_cap": items[0].cell_cap,
+        "day_token": [_bytea(s.day_token) for s in items],
+        "day_cap": items[0].day_cap,
+    }
+
+
+def _bytea(value: bytes) -> str:
+    return "\\x" + value.hex()
 
 
 async def get_report(conn: asyncpg.Connection, report_id: uuid.UUID) -> asyncpg.Record | None:
