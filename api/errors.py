@@ -174,13 +174,16 @@ def _safe_detail(detail: str) -> str:
     return detail[:300]
 
 
+def nul_in_text() -> Problem:
+    """PostgreSQL text cannot hold U+0000: refused, whether found before the database or by it."""
+    return Problem(400, "invalid-text", "Invalid text", "text must not contain the NUL character (U+0000)")
+
+
 def handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, asyncpg.CharacterNotInRepertoireError):
         # PostgreSQL text cannot hold U+0000; a path, query or body carried one. Refused, not
         # failed: nothing was stored (the statement's transaction rolled back).
-        return problem_response(
-            Problem(400, "invalid-text", "Invalid text", "text must not contain the NUL character (U+0000)")
-        )
+        return problem_response(nul_in_text())
     route = route_template(request)
     log.error("unhandled error", error=exc.__class__.__name__, method=request.method, route=route)
     metrics.ERRORS.labels(route, exc.__class__.__name__).inc()

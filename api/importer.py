@@ -352,6 +352,8 @@ def _text(values: dict[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _Reject(f"{key} must be text")
+    if "\x00" in value:  # PostgreSQL text cannot hold it; refused per row, not by the database
+        raise _Reject(f"{key} contains the NUL character (U+0000)")
     value = value.strip()
     return value or None
 

@@ -23,7 +23,7 @@ import msgspec
 
 from api import db
 from api.client import Address
-from api.errors import Problem
+from api.errors import Problem, nul_in_text
 from api.intake import repository as repo
 from api.intake.batcher import SUBMIT_DEADLINE, SubmitBatcher
 from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
@@ -159,6 +159,10 @@ class IntakeService:
         body: str | None = None
         removed: list[str] = []
         if data.description is not None:
+            if "\x00" in data.description:
+                # Refused here, not by PostgreSQL: reports are stored in batches, and a statement
+                # that fails fails every report of its batch.
+                raise nul_in_text()
             scrubbed = pii.scrub(data.description)
             # Scrubbing normalises (NFKC) and may leave only whitespace or invisible characters.
             text = scrubbed.text.strip()

@@ -207,6 +207,7 @@ async def test_every_rejection_reason_names_the_row_and_never_a_value(
         (good(cell, date="2024-13"), "date is not a real calendar date"),
         (good(cell, date="2024-03-05T10:00:00"), "date-time without UTC offset (add Z or +01:00)"),
         (good(cell, description="x" * 1001), "description longer than 1000 characters"),
+        (good(cell, description="hallo\x00daar"), "description contains the NUL character (U+0000)"),
     ]
     columns = ("category", "role", "band", "date", "cell", "lat", "lng", "language", "felt_safety", "description")
     text = as_csv([row for row, _ in cases], columns) + f"verbal,victim,evening,2024-03,{cell},,,,,,extra\n"

@@ -265,3 +265,40 @@ async def test_docs_are_served_without_third_party_scripts(client: httpx.AsyncCl
     for path in ("/schema", "/schema/swagger", "/schema/redoc", "/schema/elements", "/schema/rapidoc"):
         page = await client.get(path)
         assert "<script" not in page.text and "cdn" not in page.text.lower(), path
+
+
+async def test_a_nul_in_one_report_does_not_fail_the_reports_stored_with_it(
+    dsn: str, clean: asyncpg.Pool, hague: list[int], tmp_path: Any
+) -> None:
+    """PostgreSQL refuses U+0000 in text, and reports are stored in batches: a report with one
+    is refused before the batcher, so the reports that wait beside it are stored as usual."""
+    import asyncio
+
+    app = create_app(make_settings(tmp_path), pool=clean)
+    app.state.runtime.intake.batcher.flushers = 1  # the two below wait for one batch together
+    async with asgi_client(app) as http:
+        pows = [await solved_pow(http) for _ in range(3)]
+        blocker = await asyncpg.connect(dsn)
+        await blocker.execute("begin")
+        await blocker.execute("lock table report in access exclusive mode")
+        try:
+            first = asyncio.create_task(submit(http, report_body(hague[0]), ip="198.51.100.1", altcha=pows[0]))
+            for _ in range(500):  # its batch is sent and waits on the lock
+                if app.state.runtime.intake.batcher._running:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the first report never reached the batcher")
+            nul = asyncio.create_task(
+                submit(http, report_body(hague[1], description="hallo\u0000daar"), ip="198.51.100.2", altcha=pows[1])
+            )
+            fine = asyncio.create_task(submit(http, report_body(hague[2]), ip="198.51.100.3", altcha=pows[2]))
+            await asyncio.sleep(0.2)
+        finally:
+            await blocker.execute("rollback")
+            await blocker.close()
+        answers = await asyncio.gather(first, nul, fine)
+    assert [a.status_code for a in answers] == [201, 400, 201]
+    assert_problem(answers[1], 400, "invalid-text")
+    async with clean.acquire() as conn:
+        assert await conn.fetchval("select count(*) from report") == 2
