@@ -175,7 +175,6 @@ class IntakeService:
         today = now.date()
         daily_key = await self.daily.get(self.pool, today)
         submission = repo.Submission(
-            id=uuid.uuid4(),
             cell=cell,
             month=coarsen.month_of(now),
             band=data.band,

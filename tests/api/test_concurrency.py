@@ -75,7 +75,6 @@ async def test_a_failing_batch_fails_each_of_its_callers(clean: asyncpg.Pool) ->
         import uuid
 
         item = repo.Submission(
-            uuid.uuid4(),
             1,
             "2026-11",
             "night",

@@ -90,7 +90,6 @@ async def test_a_database_without_a_socket_is_unavailable_not_an_internal_error(
 
 def _submission(cell: int) -> repo.Submission:
     return repo.Submission(
-        id=uuid.uuid4(),
         cell=cell,
         month="2026-11",
         band="night",
@@ -213,7 +212,7 @@ async def test_a_stuck_submission_is_answered_within_the_deadline_and_stored_at_
     # The batch may have gone through once the lock was gone; the client's retry (a new
     # proof of work, the same submission) is then answered with the stored report.
     retry = SubmitBatcher(clean)
-    stored = await retry.submit(msgspec.structs.replace(item, id=uuid.uuid4(), pow_key=secrets.token_bytes(32)))
+    stored = await retry.submit(msgspec.structs.replace(item, pow_key=secrets.token_bytes(32)))
     async with clean.acquire() as conn:
         rows = await conn.fetch("select id from report where submission_id = $1", item.submission_id)
     assert [r["id"] for r in rows] == [stored.id]
