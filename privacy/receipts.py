@@ -17,9 +17,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 
 MIN_RECEIPT_BITS = 128
 MAX_RECEIPT_CHARS = 128
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")  # ASCII hex digits only, whole bytes
 
 
 class ReceiptError(ValueError):
@@ -38,7 +40,7 @@ def parse_receipt(text: str) -> bytes:
     if not cleaned or len(cleaned) > MAX_RECEIPT_CHARS:
         raise ReceiptError(f"receipt must be 1-{MAX_RECEIPT_CHARS} characters of hex or base32")
     raw: bytes | None = None
-    if all(c in "0123456789abcdefABCDEF" for c in cleaned) and len(cleaned) % 2 == 0:
+    if _HEX.fullmatch(cleaned):
         raw = bytes.fromhex(cleaned)
     else:
         upper = cleaned.upper()

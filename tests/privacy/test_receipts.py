@@ -51,3 +51,17 @@ def test_repeated_bytes_are_not_a_receipt() -> None:
     with pytest.raises(receipts.ReceiptError, match="random"):
         receipts.parse_receipt("00" * 16)
     assert receipts.parse_receipt(secrets.token_hex(16))
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEFgxz٣", min_size=1, max_size=70))
+def test_text_is_read_as_hex_exactly_when_it_is_whole_bytes_of_ascii_hex_digits(text: str) -> None:
+    """The documented rule, against a plain restatement of it: otherwise it is read as base32."""
+    as_hex = all(c in "0123456789abcdefABCDEF" for c in text) and len(text) % 2 == 0
+    try:
+        raw = receipts.parse_receipt(text)
+    except receipts.ReceiptError:
+        return
+    if as_hex:
+        assert raw == bytes.fromhex(text)
+    else:
+        assert raw == base64.b32decode(text.upper() + "=" * (-len(text) % 8))
