@@ -103,7 +103,10 @@ class ReleaseMachine(RuleBasedStateMachine):
             for cell in public.cells:
                 assert cell.resolution in (7, 8) and cell.band in public.bands
                 inside = [r for r in rows if h3i.cell_to_parent(r[0], cell.resolution) == h3i.str_to_int(cell.cell)]
-                assert len(inside) >= K
+                # 0 or >= k true reports, as in every release: every unit of the geometry is
+                # noised, empty ones too, so an empty unit is shown when its noise alone reaches
+                # the threshold (rarely: about e^-10 per unit at epsilon 1).
+                assert not inside or len(inside) >= K
             assert b'"count"' not in body
 
     @rule(period=st.sampled_from(MONTHS))
