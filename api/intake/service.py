@@ -205,7 +205,9 @@ class IntakeService:
 
     async def status(self, report_id: uuid.UUID, authorization: str | None) -> ReportStatus:
         receipt_hash = self._receipt_hash(authorization)
-        async with self.pool.acquire() as conn:
+        # Bounded like a submission: a hung database is a 503 within the deadline, not a wait
+        # of command_timeout and then of asyncpg's cancel request.
+        async with db.within(self.pool, SUBMIT_DEADLINE) as conn:
             row = await repo.get_report(conn, report_id)
         if row is None or not hmac.compare_digest(row["receipt_hash"], receipt_hash):
             raise _not_found()
@@ -224,7 +226,7 @@ class IntakeService:
 
     async def withdraw(self, report_id: uuid.UUID, authorization: str | None) -> None:
         receipt_hash = self._receipt_hash(authorization)
-        async with self.pool.acquire() as conn:
+        async with db.within(self.pool, SUBMIT_DEADLINE) as conn:
             deleted = await repo.delete_report(conn, report_id, receipt_hash)
         if not deleted:
             raise _not_found()

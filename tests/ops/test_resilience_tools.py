@@ -11,6 +11,7 @@ import random
 import secrets
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -290,3 +291,37 @@ def test_the_crash_test_counts_every_kind_of_violation() -> None:
     assert crash_test.tally([*reports[:5], common.Report.make(rng, ["8919694a2c3ffff"], 9)], good).violations == [
         "unfinished 1"
     ]
+
+
+async def test_status_and_withdrawal_on_a_hung_database_are_unavailable_in_time(
+    dsn: str, clean: asyncpg.Pool, hague: list[int], tmp_path: Path
+) -> None:
+    """A resident's app checking or withdrawing a report hears 503 (retry later) within the
+    2 s of the contract when PostgreSQL hangs, as a submission does."""
+    from api.app import create_app
+    from privacy import location
+    from tests.conftest import asgi_client, make_settings, report_body, submit
+
+    proxy = FreezingProxy(dsn)
+    settings = make_settings(tmp_path, db_pool_min=1, db_pool_max=2)
+    pool = await db.create_pool(await proxy.start(), settings)
+    try:
+        async with asgi_client(create_app(settings, pool=pool)) as http:
+            body = report_body(hague[0])
+            made = await submit(http, body)
+            assert made.status_code == 201 and made.json()["cell"] == location.cell_hex(hague[0])
+            receipt = {"authorization": f"Receipt {body['receipt']}"}
+            url = f"/v1/reports/{made.json()['id']}"
+            assert (await http.get(url, headers=receipt)).status_code == 200
+            proxy.flowing.clear()
+            for method in ("GET", "DELETE"):
+                began = time.monotonic()
+                answer = await http.request(method, url, headers=receipt)
+                assert time.monotonic() - began < 2.0
+                assert answer.status_code == 503 and answer.headers["retry-after"]
+                assert answer.json()["type"] == "/problems/unavailable"
+            proxy.flowing.set()
+            assert (await http.delete(url, headers=receipt)).status_code == 204
+    finally:
+        await proxy.close()
+        pool.terminate()
