@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from api.intake import repository as repo
 
@@ -157,3 +159,49 @@ async def test_the_batch_function_never_plans_a_sequential_scan(clean: asyncpg.P
     async with clean.acquire() as conn:
         config = await conn.fetchval("select proconfig from pg_proc where proname = 'intake_submit_batch'")
     assert "enable_seqscan=off" in (config or [])
+
+
+# Text as the service stores it: stripped, not empty, no NUL (refused first), no lone
+# surrogates (msgspec refuses them when it decodes the request).
+TRICKY = ['"', "\\", "\\u0041", "\u2028", "\u2029", "\n\t", "\U0001f600", "e\u0301", "\x7f", "\ufeff"]
+stored_text = st.lists(
+    st.sampled_from(TRICKY)
+    | st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=40),
+    min_size=1,
+    max_size=6,
+).map(lambda parts: f"[{''.join(parts)}]")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    bodies=st.lists(stored_text | st.none(), min_size=1, max_size=5),
+    removed=st.lists(st.sampled_from(["email", "phone", "name"]), unique=True),
+)
+@example(bodies=["".join(TRICKY), None], removed=["email"])
+async def test_the_batch_travels_as_json_without_changing_a_value(
+    clean: asyncpg.Pool, hague: list[int], bodies: list[str | None], removed: list[str]
+) -> None:
+    """repository.SUBMIT_BATCH hands the batch over as JSON: quotes, backslashes, escapes,
+    line and paragraph separators and astral characters arrive as they were sent, and so do
+    the bytes and the empty lists."""
+    items = [
+        submission(
+            hague[i], body=body, pii_removed=removed if body is not None else [], felt_safety=None if i % 2 else 4
+        )
+        for i, body in enumerate(bodies)
+    ]
+    async with clean.acquire() as conn:
+        await conn.execute("truncate report, report_text, pow_spent, rate_counter cascade")
+        outcomes, loops = await per_report_calls(conn, items)
+        assert (reasons(outcomes), loops) == (["created"] * len(items), 0)
+        reports = {r["submission_id"]: r for r in await conn.fetch("select * from report")}
+        texts = {r["report_id"]: r for r in await conn.fetch("select * from report_text")}
+    for item, outcome in zip(items, outcomes, strict=True):
+        row = reports[item.submission_id]
+        assert (row["id"], row["cell"], row["felt_safety"]) == (outcome.id, item.cell, item.felt_safety)  # type: ignore[union-attr]
+        assert (bytes(row["submission_mac"]), bytes(row["receipt_hash"])) == (item.submission_mac, item.receipt_hash)
+        text = texts.get(row["id"])
+        if item.body is None:
+            assert text is None
+        else:
+            assert text is not None and (text["body"], text["pii_removed"]) == (item.body, item.pii_removed)
