@@ -135,6 +135,15 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+async def locked_table(dsn: str, table: str) -> asyncpg.Connection:
+    """A connection holding an exclusive lock on `table` until it rolls back: to everyone else
+    the database hangs on that table, as a stuck server would."""
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("begin")
+    await conn.execute(f"lock table {table} in access exclusive mode")
+    return conn
+
+
 def asgi_client(app: Any, *, peer: str = "127.0.0.1", base: str = "http://testserver") -> httpx.AsyncClient:
     """An HTTP client that calls `app` in process, as if from `peer` (a trusted proxy in
     make_settings, so X-Forwarded-For counts)."""

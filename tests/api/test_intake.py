@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -11,7 +12,16 @@ import pytest
 
 from api.app import create_app
 from privacy import location, taxonomy
-from tests.conftest import HAGUE, asgi_client, make_settings, new_receipt, report_body, solved_pow, submit
+from tests.conftest import (
+    HAGUE,
+    asgi_client,
+    locked_table,
+    make_settings,
+    new_receipt,
+    report_body,
+    solved_pow,
+    submit,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -272,15 +282,11 @@ async def test_a_nul_in_one_report_does_not_fail_the_reports_stored_with_it(
 ) -> None:
     """PostgreSQL refuses U+0000 in text, and reports are stored in batches: a report with one
     is refused before the batcher, so the reports that wait beside it are stored as usual."""
-    import asyncio
-
     app = create_app(make_settings(tmp_path), pool=clean)
     app.state.runtime.intake.batcher.flushers = 1  # the two below wait for one batch together
     async with asgi_client(app) as http:
         pows = [await solved_pow(http) for _ in range(3)]
-        blocker = await asyncpg.connect(dsn)
-        await blocker.execute("begin")
-        await blocker.execute("lock table report in access exclusive mode")
+        blocker = await locked_table(dsn, "report")
         try:
             first = asyncio.create_task(submit(http, report_body(hague[0]), ip="198.51.100.1", altcha=pows[0]))
             for _ in range(500):  # its batch is sent and waits on the lock

@@ -19,12 +19,15 @@ import msgspec
 import pytest
 
 from api import db
+from api.app import create_app
 from api.intake import repository as repo
 from api.intake.batcher import SubmitBatcher
 from api.intake.schemas import ReportIn
 from api.settings import Settings
 from ops.resilience import common, crash_test, shutdown
 from ops.resilience.common import ACK, REFUSED, RETRY, Attempt
+from privacy import location
+from tests.conftest import asgi_client, locked_table, make_settings, report_body, submit
 
 
 def test_the_client_does_what_the_contract_says_for_each_answer() -> None:
@@ -113,15 +116,6 @@ def _submission(cell: int) -> repo.Submission:
     )
 
 
-async def _locked(dsn: str, table: str) -> asyncpg.Connection:
-    """A connection holding an exclusive lock on `table` until it rolls back: to everyone else
-    the database hangs on that table, as a stuck server would."""
-    conn = await asyncpg.connect(dsn)
-    await conn.execute("begin")
-    await conn.execute(f"lock table {table} in access exclusive mode")
-    return conn
-
-
 class FreezingProxy:
     """A TCP front for the session's database that can stop passing bytes on: to asyncpg, a
     server that hangs instead of failing (a stopped or stuck PostgreSQL), without doing that
@@ -201,7 +195,7 @@ async def test_a_stuck_submission_is_answered_within_the_deadline_and_stored_at_
 ) -> None:
     batcher = SubmitBatcher(clean, deadline=0.3)
     item = _submission(hague[0])
-    blocker = await _locked(dsn, "report")
+    blocker = await locked_table(dsn, "report")
     try:
         began = time.monotonic()
         with pytest.raises(TimeoutError):
@@ -228,7 +222,7 @@ async def test_submissions_queued_behind_a_stuck_batch_are_answered_within_their
     the deadline. Each submission still hears TimeoutError a deadline after it arrived, not
     after the batches ahead of it have each run out their own."""
     batcher = SubmitBatcher(clean, deadline=0.3, flushers=1, max_batch=1)
-    blocker = await _locked(dsn, "report")
+    blocker = await locked_table(dsn, "report")
     try:
         began = time.monotonic()
         outcomes = await asyncio.gather(
@@ -298,10 +292,6 @@ async def test_status_and_withdrawal_on_a_hung_database_are_unavailable_in_time(
 ) -> None:
     """A resident's app checking or withdrawing a report hears 503 (retry later) within the
     2 s of the contract when PostgreSQL hangs, as a submission does."""
-    from api.app import create_app
-    from privacy import location
-    from tests.conftest import asgi_client, make_settings, report_body, submit
-
     proxy = FreezingProxy(dsn)
     settings = make_settings(tmp_path, db_pool_min=1, db_pool_max=2)
     pool = await db.create_pool(await proxy.start(), settings)
