@@ -44,6 +44,7 @@ from api.errors import (
     route_template,
 )
 from api.intake import fastpath
+from api.intake.batcher import SUBMIT_DEADLINE
 from api.intake.schemas import ChallengeOut, ReportIn, ReportOut, ReportStatus
 from api.intake.service import IntakeService
 from api.logging import get_logger
@@ -57,7 +58,7 @@ from chatbot.engine import Engine, Refused
 from privacy import location, taxonomy
 from privacy.coarsen import AMSTERDAM
 
-API_VERSION = "1.5.1"
+API_VERSION = "1.5.2"
 log = get_logger("straatstem.http")
 
 
@@ -174,9 +175,16 @@ async def get_taxonomy() -> Taxonomy:
     return TAXONOMY
 
 
-@get("/v1/municipalities", tags=["intake"], summary="Municipalities served by this deployment")
+@get(
+    "/v1/municipalities",
+    tags=["intake"],
+    summary="Municipalities served by this deployment",
+    responses=problems(503),
+)
 async def list_municipalities(state: State) -> list[Municipality]:
-    async with runtime(state).pool.acquire() as conn:
+    # An app asks these before it sends a report: on a hung database it hears 503 (retry
+    # later) within the contract's 2 s, like a submission does, not after command_timeout.
+    async with db.within(runtime(state).pool, SUBMIT_DEADLINE) as conn:
         rows = await municipalities.list_all(conn)
     return [Municipality(r["slug"], r["name"], r["cells"]) for r in rows]
 
@@ -185,10 +193,10 @@ async def list_municipalities(state: State) -> list[Municipality]:
     "/v1/municipalities/{slug:str}/coverage",
     tags=["intake"],
     summary="The res-9 H3 cells a municipality serves (hex strings)",
-    responses=problems(400, 404),
+    responses=problems(400, 404, 503),
 )
 async def get_coverage(state: State, slug: FromPath[str]) -> Coverage:
-    async with runtime(state).pool.acquire() as conn:
+    async with db.within(runtime(state).pool, SUBMIT_DEADLINE) as conn:
         if not await municipalities.exists(conn, slug):
             raise Problem(404, "not-found", "Not found", "no municipality with this slug")
         cells = await municipalities.coverage(conn, slug)

@@ -287,11 +287,12 @@ def test_the_crash_test_counts_every_kind_of_violation() -> None:
     ]
 
 
-async def test_status_and_withdrawal_on_a_hung_database_are_unavailable_in_time(
+async def test_resident_requests_on_a_hung_database_are_unavailable_in_time(
     dsn: str, clean: asyncpg.Pool, hague: list[int], tmp_path: Path
 ) -> None:
-    """A resident's app checking or withdrawing a report hears 503 (retry later) within the
-    2 s of the contract when PostgreSQL hangs, as a submission does."""
+    """A resident's app listing municipalities, fetching coverage, or checking or withdrawing
+    a report hears 503 (retry later) within the 2 s of the contract when PostgreSQL hangs, as
+    a submission does."""
     proxy = FreezingProxy(dsn)
     settings = make_settings(tmp_path, db_pool_min=1, db_pool_max=2)
     pool = await db.create_pool(await proxy.start(), settings)
@@ -303,10 +304,14 @@ async def test_status_and_withdrawal_on_a_hung_database_are_unavailable_in_time(
             receipt = {"authorization": f"Receipt {body['receipt']}"}
             url = f"/v1/reports/{made.json()['id']}"
             assert (await http.get(url, headers=receipt)).status_code == 200
+            reads = ("/v1/municipalities", "/v1/municipalities/den-haag/coverage")
+            for read in reads:
+                assert (await http.get(read)).status_code == 200
             proxy.flowing.clear()
-            for method in ("GET", "DELETE"):
+            asks = [("GET", read, {}) for read in reads] + [("GET", url, receipt), ("DELETE", url, receipt)]
+            for method, target, headers in asks:
                 began = time.monotonic()
-                answer = await http.request(method, url, headers=receipt)
+                answer = await http.request(method, target, headers=headers)
                 assert time.monotonic() - began < 2.0
                 assert answer.status_code == 503 and answer.headers["retry-after"]
                 assert answer.json()["type"] == "/problems/unavailable"
