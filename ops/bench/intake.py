@@ -13,7 +13,8 @@ The two endpoints are measured in alternating rounds (bare, intake, bare, intake
 round with the median ratio is the headline: this machine's speed drifts by a third between
 minutes, and a ratio of two runs seconds apart is what drift moves least. Prints a markdown
 table with throughput, p50/p99 latency and the ratio to the bare endpoint per round, CPU per
-request of the load generator, the server and PostgreSQL, and the server's peak RSS.
+request of the load generator, the server and PostgreSQL, how long each of them waited for a
+core per request (ready to run while the other processes had both), and the server's peak RSS.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bench_server, free_port, fresh_database, peak_rss_mb, server_env, summarize  # noqa: E402 - the bench folder is on sys.path only now
 
 CENTER = (52.0799, 4.3247)
+GROUPS = ("client", "server", "postgres")  # the load generator, the API server, PostgreSQL
 
 
 def bench_app() -> Any:
@@ -80,7 +82,9 @@ class Result:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
-    cpu_ms: dict[str, float] | None = None  # CPU milliseconds per request, by process group
+    # CPU milliseconds per request by process group, and (`<group>_waited`) milliseconds per
+    # request that its threads were ready to run but waited for a core
+    cpu_ms: dict[str, float] | None = None
 
     @property
     def rps(self) -> float:
@@ -148,7 +152,9 @@ async def load(name: str, url: str, prepared: list[tuple[bytes, dict[str, str]]]
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """User+system CPU seconds so far of this process (the load generator), the API server
-    and every PostgreSQL process."""
+    and every PostgreSQL process; and, under `<group>_waited`, the seconds their threads
+    were ready to run but waited for a core (Linux's /proc/PID/task/TID/schedstat; 0 where
+    the kernel does not keep it)."""
     import psutil
 
     def total(p: psutil.Process) -> float:
@@ -158,10 +164,23 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
         except psutil.Error:
             return 0.0
 
-    postgres = sum(total(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+    def waited(p: psutil.Process) -> float:
+        seconds = 0.0
+        try:
+            for task in Path(f"/proc/{p.pid}/task").iterdir():
+                seconds += int((task / "schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            pass  # the process or thread ended meanwhile, or no schedstat
+        return seconds
+
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
     parent = psutil.Process(server_pid)
-    server = total(parent) + sum(total(child) for child in parent.children(recursive=True))
-    return {"client": total(psutil.Process()), "server": server, "postgres": postgres}
+    server = [parent, *parent.children(recursive=True)]
+    groups = dict(zip(GROUPS, ([psutil.Process()], server, postgres), strict=True))
+    return {
+        **{name: sum(total(p) for p in members) for name, members in groups.items()},
+        **{f"{name}_waited": sum(waited(p) for p in members) for name, members in groups.items()},
+    }
 
 
 def measured(
@@ -262,16 +281,18 @@ def main() -> None:
     )
     print(
         "| round | endpoint | req/s | p50 ms | p99 ms | statuses | ratio to bare "
-        "| CPU ms/req: client / server / postgres |"
+        "| CPU ms/req: client / server / postgres | waiting for a core, ms/req |"
     )
-    print("| ---: | --- | ---: | ---: | ---: | --- | ---: | --- |")
+    print("| ---: | --- | ---: | ---: | ---: | --- | ---: | --- | --- |")
     for number, (bare, intake) in enumerate(rounds, 1):
         for r in (bare, intake):
             cpu = r.cpu_ms or {}
+            used = " / ".join(f"{cpu.get(group, 0):.2f}" for group in GROUPS)
+            waited = " / ".join(f"{cpu.get(group + '_waited', 0):.3f}" for group in GROUPS)
             print(
                 f"| {number} | {r.name} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | "
                 f"{', '.join(f'{k}: {v}' for k, v in sorted(r.statuses.items()))} | {r.rps / bare.rps:.2f} | "
-                f"{cpu.get('client', 0):.2f} / {cpu.get('server', 0):.2f} / {cpu.get('postgres', 0):.2f} |"
+                f"{used} | {waited} |"
             )
     # The round with the median ratio is the headline: each ratio compares two runs made
     # seconds apart, so a slow spell of this shared machine moves both of them.
