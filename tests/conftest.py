@@ -4,12 +4,14 @@ comes from exactly the migrations the product ships."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -142,6 +144,51 @@ async def locked_table(dsn: str, table: str) -> asyncpg.Connection:
     await conn.execute("begin")
     await conn.execute(f"lock table {table} in access exclusive mode")
     return conn
+
+
+class FreezingProxy:
+    """A TCP front for the session's database that can stop passing bytes on: to asyncpg, a
+    server that hangs instead of failing (a stopped or stuck PostgreSQL), without doing that
+    to the database the other tests use."""
+
+    def __init__(self, dsn: str) -> None:
+        parts = urlsplit(dsn)
+        query = parse_qs(parts.query)
+        self.socket_dir = query.get("host", [None])[0]
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        self.user = parts.username or "postgres"
+        self.database = parts.path.lstrip("/")
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"postgresql://{self.user}@127.0.0.1:{port}/{self.database}?sslmode=disable"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.socket_dir:
+            up_reader, up_writer = await asyncio.open_unix_connection(f"{self.socket_dir}/.s.PGSQL.{self.upstream[1]}")
+        else:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        self._writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            await self.flowing.wait()
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def close(self) -> None:
+        self.flowing.set()
+        for writer in self._writers:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
 
 
 def asgi_client(app: Any, *, peer: str = "127.0.0.1", base: str = "http://testserver") -> httpx.AsyncClient:
