@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -24,6 +25,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, QueryParameter
 from msgspec import Meta
 
+from api import db
 from api.errors import DuplicateOf, Problem, problem_response
 from api.openapi import TEXT, alternative_media
 from api.staff import access
@@ -46,6 +48,19 @@ def engine(state: State) -> Engine:
 def pool(state: State) -> asyncpg.Pool:
     value: asyncpg.Pool = state.runtime.pool
     return value
+
+
+# A participant's request on a hung PostgreSQL is answered 503 (retry later) within a bound,
+# and its connection closed, instead of waiting out command_timeout (10 s) and then asyncpg's
+# cancel request, which a hung server never answers (api/db.py `within`). A healthy database
+# takes at most statement_timeout (5 s) per statement. Chat and statement submission also run
+# the language model while they hold the connection, so they get longer.
+PARTICIPANT_DEADLINE = 6.0
+LANGUAGE_DEADLINE = 15.0
+
+
+def participant_connection(state: State, *, language: bool = False) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    return db.within(pool(state), LANGUAGE_DEADLINE if language else PARTICIPANT_DEADLINE)
 
 
 # --- wire types -----------------------------------------------------------------------------
@@ -278,13 +293,13 @@ async def list_open(
     state: State,
     municipality: Annotated[str | None, QueryParameter(max_length=64, description="Municipality slug")] = None,
 ) -> Response[list[DiscussionOut]]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         rows = await repo.discussions(conn, municipality=municipality, states=("open",))
     return Response([_discussion(r) for r in rows], headers={"Cache-Control": "public, max-age=60"})
 
 
 async def get_discussion(state: State, discussion_id: FromPath[DiscussionId]) -> Response[DiscussionOut]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         rows = await repo.discussions(conn, states=("open", "paused", "closed"), id=discussion_id)
     found = rows[0] if rows else None
     if found is None:
@@ -293,7 +308,7 @@ async def get_discussion(state: State, discussion_id: FromPath[DiscussionId]) ->
 
 
 async def join(state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[JoinIn]) -> Response[JoinOut]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         token, _ = await engine(state).join(conn, discussion_id, skip_sensitive=data.skip_sensitive)
     joined = JoinOut(token=token, token_type="Participant")  # noqa: S106 (a scheme name, not a password)
     return Response(joined, status_code=201, headers=NO_STORE)
@@ -302,7 +317,7 @@ async def join(state: State, discussion_id: FromPath[DiscussionId], data: JSONBo
 async def set_preferences(
     state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[PreferencesIn], authorization: ParticipantHeader
 ) -> Response[None]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         await engine(state).set_preferences(
             conn, discussion_id, _token(authorization), skip_sensitive=data.skip_sensitive
         )
@@ -312,7 +327,7 @@ async def set_preferences(
 async def erase(
     state: State, discussion_id: FromPath[DiscussionId], authorization: ParticipantHeader
 ) -> Response[ErasureOut]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         votes, statements = await engine(state).erase(conn, discussion_id, _token(authorization))
     return Response(ErasureOut(votes_removed=votes, statements_removed=statements), headers=NO_STORE)
 
@@ -323,7 +338,7 @@ async def submit(
     data: JSONBody[StatementIn],
     authorization: ParticipantHeader,
 ) -> Response[StatementOut]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state, language=True) as conn:
         view = await engine(state).submit(conn, discussion_id, _token(authorization), data.text, data.language)
     return Response(_statement(view), status_code=201, headers=NO_STORE)
 
@@ -331,7 +346,7 @@ async def submit(
 async def get_statement(
     state: State, discussion_id: FromPath[DiscussionId], statement_id: FromPath[StatementId]
 ) -> Response[StatementOut]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         row = await engine(state).discussion(conn, discussion_id)
         view = await engine(state).statement(conn, discussion_id, statement_id)
     if row["state"] == "draft" or not engine(state).visible(row, view):
@@ -342,7 +357,7 @@ async def get_statement(
 async def vote(
     state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[VoteIn], authorization: ParticipantHeader
 ) -> Response[None]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         await engine(state).vote(conn, discussion_id, _token(authorization), data.statement, data.value)
     return Response(None, status_code=204, headers=NO_STORE)
 
@@ -354,7 +369,7 @@ async def flag(
     data: JSONBody[FlagIn],
     authorization: ParticipantHeader,
 ) -> Response[None]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         await engine(state).flag(conn, discussion_id, _token(authorization), statement_id, data.reason)
     return Response(None, status_code=204, headers=NO_STORE)
 
@@ -365,7 +380,7 @@ async def next_statement(
     authorization: ParticipantHeader,
     more: Annotated[bool, QueryParameter(description="Continue after the per-session cap")] = False,
 ) -> Response[NextOut]:
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state) as conn:
         result = await engine(state).next_statement(conn, discussion_id, _token(authorization), more=more)
     return Response(_next(result), headers=NO_STORE)
 
@@ -375,7 +390,7 @@ async def chat(
 ) -> Response[ChatOut]:
     if data.text is not None and data.reply is not None:
         raise Refused("invalid", "send either text or reply, not both")
-    async with pool(state).acquire() as conn:
+    async with participant_connection(state, language=True) as conn:
         messages = await dialogue.converse(
             engine(state),
             conn,
@@ -559,9 +574,11 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             "/v1/discussions",
             tags=tags,
             summary="Open discussions (optionally of one municipality)",
-            responses=problems(400),
+            responses=problems(400, 503),
         )(list_open),
-        get(base, tags=tags, summary="One open or closed discussion", responses=problems(400, 404))(get_discussion),
+        get(base, tags=tags, summary="One open or closed discussion", responses=problems(400, 404, 503))(
+            get_discussion
+        ),
         post(
             f"{base}/participants",
             tags=tags,
@@ -595,7 +612,7 @@ def handlers(problems: ProblemSpecs) -> list[HTTPRouteHandler]:
             f"{base}/statements/{{statement_id:int}}",
             tags=tags,
             summary="One statement that is open for votes",
-            responses=problems(400, 404),
+            responses=problems(400, 404, 503),
         )(get_statement),
         post(
             f"{base}/votes",

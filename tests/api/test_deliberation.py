@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -499,3 +500,56 @@ async def test_a_statement_hidden_by_flags_is_closed_for_votes_too(
     )
     assert vote.status_code == 404  # hidden from routing, so not open for votes either
     assert (await http.get(f"/v1/discussions/{discussion}/statements/{statement}")).status_code == 404
+
+
+async def test_participants_on_a_hung_database_hear_unavailable_in_time(
+    dsn: str, clean: asyncpg.Pool, hague: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every public and participant route answers 503 (retry later) within its deadline when
+    PostgreSQL hangs, instead of waiting out command_timeout and asyncpg's cancel request
+    (about 20 s). The deadlines are shortened here; their values are policy, the wiring is
+    what is tested."""
+    from api import db
+    from api.deliberation import routes
+    from tests.conftest import FreezingProxy
+
+    monkeypatch.setattr(routes, "PARTICIPANT_DEADLINE", 0.4)
+    monkeypatch.setattr(routes, "LANGUAGE_DEADLINE", 0.6)
+    proxy = FreezingProxy(dsn)
+    settings = make_settings(tmp_path, nlp_model="lexical", recompute_votes=1_000_000, db_pool_min=1, db_pool_max=4)
+    pool = await db.create_pool(await proxy.start(), settings)
+    try:
+        app = create_app(settings, pool=pool)
+        async with asgi_client(app) as http:
+            staff = await moderator(http, clean)
+            discussion = await open_discussion(http, staff)
+            me = await join(http, discussion)
+            shown = (await http.get(f"/v1/discussions/{discussion}/next", headers=me)).json()["statement"]["id"]
+            base = f"/v1/discussions/{discussion}"
+            asks: list[tuple[str, str, dict[str, Any] | None, float]] = [
+                ("GET", "/v1/discussions", None, 0.4),
+                ("GET", base, None, 0.4),
+                ("POST", f"{base}/participants", {}, 0.4),
+                ("PATCH", f"{base}/participants/me", {"skip_sensitive": True}, 0.4),
+                ("GET", f"{base}/statements/{shown}", None, 0.4),
+                ("POST", f"{base}/votes", {"statement": shown, "value": 1}, 0.4),
+                ("POST", f"{base}/statements/{shown}/flags", {"reason": "off-topic"}, 0.4),
+                ("GET", f"{base}/next", None, 0.4),
+                ("POST", f"{base}/statements", {"text": "Meer licht in de tunnel"}, 0.6),
+                ("POST", f"{base}/chat", {}, 0.6),
+                ("DELETE", f"{base}/participants/me", None, 0.4),
+            ]
+            proxy.flowing.clear()
+            for method, url, body, deadline in asks:
+                began = time.monotonic()
+                answer = await http.request(method, url, json=body, headers=me)
+                waited = time.monotonic() - began
+                assert answer.status_code == 503, (method, url, answer.status_code, answer.text)
+                assert answer.json()["type"] == "/problems/unavailable" and answer.headers["retry-after"]
+                assert waited < deadline + 0.5, (method, url, waited)
+            proxy.flowing.set()
+            assert (await http.get(f"{base}/next", headers=me)).status_code == 200  # fresh connections work
+        await app.state.runtime.deliberation.wait_recomputed()
+    finally:
+        await proxy.close()
+        pool.terminate()
