@@ -196,6 +196,25 @@ async def within(pool: asyncpg.Pool, seconds: float) -> AsyncIterator[asyncpg.Co
             await pool.release(conn)
 
 
+# Deadlines of a request's database work. On a hung PostgreSQL the client hears 503 (retry
+# later) and the connection is closed, instead of waiting out command_timeout (10 s) and then
+# asyncpg's cancel request, which a hung server never answers: about 20 s, with the pool slot
+# held all that time. A healthy database takes at most statement_timeout (5 s) per statement.
+REQUEST_DEADLINE = 6.0
+# Requests that also run a language model or the opinion-group computation while they hold the
+# connection (chat, statements, seeds, recomputing groups, the moderators' report).
+MODEL_REQUEST_DEADLINE = 15.0
+
+
+def for_request(
+    pool: asyncpg.Pool, *, model: bool = False
+) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+    """A pooled connection for one request's database work, bounded by REQUEST_DEADLINE, or by
+    MODEL_REQUEST_DEADLINE with `model` (read when called, so tests can shorten them). The
+    resident-facing intake routes have their own, shorter bound (the contract's 2 s)."""
+    return within(pool, MODEL_REQUEST_DEADLINE if model else REQUEST_DEADLINE)
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool release without asyncpg's default reset (RESET ALL, UNLISTEN *, CLOSE ALL,
     advisory unlock): one round trip per request saved. Safe because no request leaves

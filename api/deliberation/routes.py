@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -48,19 +47,6 @@ def engine(state: State) -> Engine:
 def pool(state: State) -> asyncpg.Pool:
     value: asyncpg.Pool = state.runtime.pool
     return value
-
-
-# A participant's request on a hung PostgreSQL is answered 503 (retry later) within a bound,
-# and its connection closed, instead of waiting out command_timeout (10 s) and then asyncpg's
-# cancel request, which a hung server never answers (api/db.py `within`). A healthy database
-# takes at most statement_timeout (5 s) per statement. Chat and statement submission also run
-# the language model while they hold the connection, so they get longer.
-PARTICIPANT_DEADLINE = 6.0
-LANGUAGE_DEADLINE = 15.0
-
-
-def participant_connection(state: State, *, language: bool = False) -> AbstractAsyncContextManager[asyncpg.Connection]:
-    return db.within(pool(state), LANGUAGE_DEADLINE if language else PARTICIPANT_DEADLINE)
 
 
 # --- wire types -----------------------------------------------------------------------------
@@ -293,13 +279,13 @@ async def list_open(
     state: State,
     municipality: Annotated[str | None, QueryParameter(max_length=64, description="Municipality slug")] = None,
 ) -> Response[list[DiscussionOut]]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         rows = await repo.discussions(conn, municipality=municipality, states=("open",))
     return Response([_discussion(r) for r in rows], headers={"Cache-Control": "public, max-age=60"})
 
 
 async def get_discussion(state: State, discussion_id: FromPath[DiscussionId]) -> Response[DiscussionOut]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         rows = await repo.discussions(conn, states=("open", "paused", "closed"), id=discussion_id)
     found = rows[0] if rows else None
     if found is None:
@@ -308,7 +294,7 @@ async def get_discussion(state: State, discussion_id: FromPath[DiscussionId]) ->
 
 
 async def join(state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[JoinIn]) -> Response[JoinOut]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         token, _ = await engine(state).join(conn, discussion_id, skip_sensitive=data.skip_sensitive)
     joined = JoinOut(token=token, token_type="Participant")  # noqa: S106 (a scheme name, not a password)
     return Response(joined, status_code=201, headers=NO_STORE)
@@ -317,7 +303,7 @@ async def join(state: State, discussion_id: FromPath[DiscussionId], data: JSONBo
 async def set_preferences(
     state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[PreferencesIn], authorization: ParticipantHeader
 ) -> Response[None]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         await engine(state).set_preferences(
             conn, discussion_id, _token(authorization), skip_sensitive=data.skip_sensitive
         )
@@ -327,7 +313,7 @@ async def set_preferences(
 async def erase(
     state: State, discussion_id: FromPath[DiscussionId], authorization: ParticipantHeader
 ) -> Response[ErasureOut]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         votes, statements = await engine(state).erase(conn, discussion_id, _token(authorization))
     return Response(ErasureOut(votes_removed=votes, statements_removed=statements), headers=NO_STORE)
 
@@ -338,7 +324,7 @@ async def submit(
     data: JSONBody[StatementIn],
     authorization: ParticipantHeader,
 ) -> Response[StatementOut]:
-    async with participant_connection(state, language=True) as conn:
+    async with db.for_request(pool(state), model=True) as conn:
         view = await engine(state).submit(conn, discussion_id, _token(authorization), data.text, data.language)
     return Response(_statement(view), status_code=201, headers=NO_STORE)
 
@@ -346,7 +332,7 @@ async def submit(
 async def get_statement(
     state: State, discussion_id: FromPath[DiscussionId], statement_id: FromPath[StatementId]
 ) -> Response[StatementOut]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         row = await engine(state).discussion(conn, discussion_id)
         view = await engine(state).statement(conn, discussion_id, statement_id)
     if row["state"] == "draft" or not engine(state).visible(row, view):
@@ -357,7 +343,7 @@ async def get_statement(
 async def vote(
     state: State, discussion_id: FromPath[DiscussionId], data: JSONBody[VoteIn], authorization: ParticipantHeader
 ) -> Response[None]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         await engine(state).vote(conn, discussion_id, _token(authorization), data.statement, data.value)
     return Response(None, status_code=204, headers=NO_STORE)
 
@@ -369,7 +355,7 @@ async def flag(
     data: JSONBody[FlagIn],
     authorization: ParticipantHeader,
 ) -> Response[None]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         await engine(state).flag(conn, discussion_id, _token(authorization), statement_id, data.reason)
     return Response(None, status_code=204, headers=NO_STORE)
 
@@ -380,7 +366,7 @@ async def next_statement(
     authorization: ParticipantHeader,
     more: Annotated[bool, QueryParameter(description="Continue after the per-session cap")] = False,
 ) -> Response[NextOut]:
-    async with participant_connection(state) as conn:
+    async with db.for_request(pool(state)) as conn:
         result = await engine(state).next_statement(conn, discussion_id, _token(authorization), more=more)
     return Response(_next(result), headers=NO_STORE)
 
@@ -390,7 +376,7 @@ async def chat(
 ) -> Response[ChatOut]:
     if data.text is not None and data.reply is not None:
         raise Refused("invalid", "send either text or reply, not both")
-    async with participant_connection(state, language=True) as conn:
+    async with db.for_request(pool(state), model=True) as conn:
         messages = await dialogue.converse(
             engine(state),
             conn,
@@ -451,7 +437,7 @@ async def create(
         warning_terms=tuple(data.warning_terms),
         seed_statements=tuple(data.seed_statements),
     )
-    async with pool(state).acquire() as conn:
+    async with db.for_request(pool(state), model=True) as conn:
         user = await access.authorize(request, conn, municipality=slug, roles=access.MODERATE)
         discussion_id = await engine(state).create(conn, slug, spec)
         await access.audit(conn, user, "discussion.create", slug, detail=str(discussion_id))
@@ -462,7 +448,7 @@ async def create(
 async def staff_list(
     state: State, request: Request[Any, Any, Any], slug: FromPath[str]
 ) -> Response[list[DiscussionOut]]:
-    async with pool(state).acquire() as conn:
+    async with db.for_request(pool(state)) as conn:
         await access.authorize(request, conn, municipality=slug, roles=access.MODERATE)
         rows = await repo.discussions(conn, municipality=slug, states=("draft", "open", "paused", "closed"))
     return Response([_discussion(r) for r in rows], headers=NO_STORE)
@@ -472,7 +458,7 @@ def _transition(target: Literal["open", "paused", "closed"]) -> Callable[..., An
     async def handler(
         state: State, request: Request[Any, Any, Any], discussion_id: FromPath[DiscussionId]
     ) -> Response[None]:
-        async with pool(state).acquire() as conn:
+        async with db.for_request(pool(state)) as conn:
             await _moderator(request, conn, discussion_id, f"discussion.{target}")
             await engine(state).set_state(conn, discussion_id, target)
         return Response(None, status_code=204, headers=NO_STORE)
@@ -483,7 +469,7 @@ def _transition(target: Literal["open", "paused", "closed"]) -> Callable[..., An
 async def add_seeds(
     state: State, request: Request[Any, Any, Any], discussion_id: FromPath[DiscussionId], data: JSONBody[SeedIn]
 ) -> Response[list[StatementOut]]:
-    async with pool(state).acquire() as conn:
+    async with db.for_request(pool(state), model=True) as conn:
         await _moderator(request, conn, discussion_id, "discussion.seed")
         views = await engine(state).add_statements(conn, discussion_id, data.statements)
     return Response([_statement(v, staff=True) for v in views], status_code=201, headers=NO_STORE)
@@ -492,7 +478,7 @@ async def add_seeds(
 async def moderation_queue(
     state: State, request: Request[Any, Any, Any], discussion_id: FromPath[DiscussionId]
 ) -> Response[list[StatementOut]]:
-    async with pool(state).acquire() as conn:
+    async with db.for_request(pool(state)) as conn:
         await _moderator(request, conn, discussion_id, "moderation.read")
         views = await engine(state).moderation_queue(conn, discussion_id)
     return Response([_statement(v, staff=True) for v in views], headers=NO_STORE)
@@ -505,7 +491,7 @@ async def moderate(
     statement_id: FromPath[StatementId],
     data: JSONBody[ModerationIn],
 ) -> Response[StatementOut]:
-    async with pool(state).acquire() as conn:
+    async with db.for_request(pool(state)) as conn:
         await _moderator(request, conn, discussion_id, f"moderation.{data.state}")
         view = await engine(state).moderate(
             conn, discussion_id, statement_id, state=data.state, reason=data.reason, sensitive=data.sensitive
@@ -516,7 +502,7 @@ async def moderate(
 async def recompute(
     state: State, request: Request[Any, Any, Any], discussion_id: FromPath[DiscussionId]
 ) -> Response[RecomputeOut]:
-    async with pool(state).acquire() as conn:
+    async with db.for_request(pool(state), model=True) as conn:
         await _moderator(request, conn, discussion_id, "groups.recompute")
         version, snap = await engine(state).recompute(conn, discussion_id)
     return Response(
@@ -538,7 +524,7 @@ async def get_report(
         Literal["json", "csv", "html"], QueryParameter(description="json (default), csv or html")
     ] = "json",
 ) -> Response[Any]:
-    async with pool(state).acquire() as conn:
+    async with db.for_request(pool(state), model=True) as conn:
         await _moderator(request, conn, discussion_id, f"report.{format}")
         built = await reports.build(engine(state), conn, discussion_id)
     if format == "csv":

@@ -22,6 +22,7 @@ from litestar.params import Parameter, QueryParameter
 
 from aggregation import releases
 from aggregation.views import HeatmapView
+from api import db
 from api.errors import Problem
 from api.municipalities import repository as municipalities
 from api.openapi import alternative_media
@@ -109,7 +110,7 @@ async def _staff_read(
         period, bad_period = period_or_400(period_text), None
     except Problem as problem:
         period, bad_period = None, problem
-    async with svc.pool.acquire() as conn:
+    async with db.for_request(svc.pool) as conn:
         hit = svc.cached(view_key(kind, slug, period, category, band, fmt)) if period is not None else None
         if hit is not None and period is not None:
             # The hot path: a view rendered before; access check and audit entry in one round trip.
@@ -153,7 +154,7 @@ async def _trends(
     state: State, request: Request[Any, Any, Any], slug: str, start: str | None, end: str | None, action: str, fmt: str
 ) -> Rendered:
     svc = service(state)
-    async with svc.pool.acquire() as conn:
+    async with db.for_request(svc.pool) as conn:
         user = await access.authorize(request, conn, municipality=slug, roles=access.READ_HEATMAPS)
         first = period_or_400(start, name="from")
         last = period_or_400(end, name="to")
@@ -175,7 +176,7 @@ async def staff_trends(
 
 async def staff_ledger(state: State, request: Request[Any, Any, Any], slug: Slug) -> Response[LedgerOut]:
     svc = service(state)
-    async with svc.pool.acquire() as conn:
+    async with db.for_request(svc.pool) as conn:
         user = await access.authorize(request, conn, municipality=slug, roles=access.READ_HEATMAPS)
         result = await svc.ledger(conn, slug)
         await access.audit(conn, user, "ledger.read", slug)
@@ -200,7 +201,7 @@ async def staff_export(
 ) -> Response[bytes]:
     if name not in EXPORTS:
         svc = service(state)
-        async with svc.pool.acquire() as conn:
+        async with db.for_request(svc.pool) as conn:
             await access.authorize(request, conn, municipality=slug, roles=access.READ_HEATMAPS)
         raise Problem(404, "not-found", "Not found", "exports are heatmap.csv, heatmap.geojson and hotspots.csv")
     kind, fmt, media = EXPORTS[name]
@@ -224,7 +225,7 @@ async def public_heatmap(
     state: State, request: Request[Any, Any, Any], slug: Slug, period: PeriodParam = None
 ) -> Response[bytes]:
     svc = service(state)
-    async with svc.pool.acquire() as conn:
+    async with db.for_request(svc.pool) as conn:
         if not await municipalities.exists(conn, slug):
             raise access.not_found()
         rendered = await svc.public_heatmap(conn, slug, period_or_400(period))
@@ -265,7 +266,7 @@ METHOD = (
 async def transparency(state: State, slug: Slug) -> Response[TransparencyOut]:
     svc = service(state)
     settings = svc.settings
-    async with svc.pool.acquire() as conn:
+    async with db.for_request(svc.pool) as conn:
         if not await municipalities.exists(conn, slug):
             raise access.not_found()
         ledger = await svc.ledger(conn, slug)

@@ -23,6 +23,7 @@ from litestar.params import JSONBody, Parameter, PathParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from msgspec import Meta
 
+from api import db
 from api.errors import Problem
 from api.settings import Settings
 from api.staff import access, repository, service
@@ -221,13 +222,13 @@ async def login(state: State, data: JSONBody[LoginIn]) -> Response[LoginOut]:
 async def logout(state: State, request: Request[Any, Any, Any]) -> Response[None]:
     token = access.presented_token(request)
     if token is not None:
-        async with _runtime(state).pool.acquire() as conn:
+        async with db.for_request(_runtime(state).pool) as conn:
             await service.logout(conn, token)
     return Response(None, status_code=204, cookies=[_cookie("", 0)])
 
 
 async def me(state: State, request: Request[Any, Any, Any]) -> Me:
-    async with _runtime(state).pool.acquire() as conn:
+    async with db.for_request(_runtime(state).pool) as conn:
         user, expires = await access.session(request, conn)
     return Me(email=user.email, municipality=user.municipality, role=cast(Role, user.role), session_expires=expires)
 
@@ -239,7 +240,7 @@ async def read_audit(
     limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="next_before of the previous page")] = None,
 ) -> AuditPage:
-    async with _runtime(state).pool.acquire() as conn:
+    async with db.for_request(_runtime(state).pool) as conn:
         user = await access.authorize(request, conn, municipality=municipality, roles=access.ADMINS)
         rows = await service.read_audit(conn, user, municipality, before, limit)
     entries = [
@@ -260,7 +261,7 @@ async def read_audit(
 
 async def change_password(state: State, request: Request[Any, Any, Any], data: JSONBody[PasswordIn]) -> None:
     rt = _runtime(state)
-    async with rt.pool.acquire() as conn:
+    async with db.for_request(rt.pool) as conn:
         user = await access.authenticate(request, conn)
     token = access.presented_token(request)
     assert token is not None  # authenticate() found its session
@@ -284,7 +285,7 @@ async def change_password(state: State, request: Request[Any, Any, Any], data: J
 
 
 async def list_staff(state: State, request: Request[Any, Any, Any], slug: Slug) -> StaffList:
-    async with _runtime(state).pool.acquire() as conn:
+    async with db.for_request(_runtime(state).pool) as conn:
         admin = await access.authorize(request, conn, municipality=slug, roles=access.ADMINS)
         accounts = await service.list_accounts(conn, admin)
     return StaffList(staff=[_account(a) for a in accounts])
@@ -293,7 +294,7 @@ async def list_staff(state: State, request: Request[Any, Any, Any], slug: Slug) 
 async def add_staff(
     state: State, request: Request[Any, Any, Any], slug: Slug, data: JSONBody[NewStaffIn]
 ) -> Response[NewStaffOut]:
-    async with _runtime(state).pool.acquire() as conn:
+    async with db.for_request(_runtime(state).pool) as conn:
         admin = await access.authorize(request, conn, municipality=slug, roles=access.ADMINS)
         try:
             new = await service.add_account(conn, admin, data.email, data.role)
@@ -310,7 +311,7 @@ async def add_staff(
 
 
 async def disable_staff(state: State, request: Request[Any, Any, Any], slug: Slug, staff_id: StaffId) -> StaffAccount:
-    async with _runtime(state).pool.acquire() as conn:
+    async with db.for_request(_runtime(state).pool) as conn:
         admin = await access.authorize(request, conn, municipality=slug, roles=access.ADMINS)
         try:
             account = await service.disable_account(conn, admin, staff_id)
@@ -327,7 +328,7 @@ async def reset_second_factor(
     state: State, request: Request[Any, Any, Any], slug: Slug, staff_id: StaffId
 ) -> SecondFactorOut:
     rt = _runtime(state)
-    async with rt.pool.acquire() as conn:
+    async with db.for_request(rt.pool) as conn:
         admin = await access.authorize(request, conn, municipality=slug, roles=access.ADMINS)
         try:
             uri = await service.reset_second_factor(conn, rt.settings, admin, staff_id)

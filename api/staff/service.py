@@ -39,6 +39,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
+from api import db
 from api.logging import get_logger
 from api.municipalities import repository as municipalities
 from api.settings import Settings
@@ -182,7 +183,7 @@ async def login(
     while the password is hashed."""
     email = raw_email.strip().lower()
     key = email_key(settings, email)
-    async with pool.acquire() as conn:
+    async with db.for_request(pool) as conn:
         attempt = await repo.login_attempt(
             conn, key, LOCK_THRESHOLD, LOCK_BASE_SECONDS, LOCK_CAP_SECONDS, FORGET_SECONDS
         )
@@ -205,19 +206,19 @@ async def login(
         if step is None:
             reason = "code"
         else:
-            async with pool.acquire() as conn:
+            async with db.for_request(pool) as conn:
                 if not await repo.use_totp_step(conn, account.id, step):
                     reason = "code reused"
     if reason is not None or account is None:
         if account is not None:
-            async with pool.acquire() as conn:
+            async with db.for_request(pool) as conn:
                 await _login_failed(conn, account, reason or "unknown")
         log.info("staff login", outcome="refused", reason=reason, **_who(account))
         raise LoginFailed(attempt.lock_seconds)
     rehashed = await hash_password(password) if HASHER.check_needs_rehash(account.password_hash) else None
     token = secrets.token_urlsafe(32)
     user = StaffUser(account.id, account.email, account.municipality, account.role)
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.for_request(pool) as conn, conn.transaction():
         await repo.clear_failures(conn, key)
         if rehashed is not None:
             await repo.set_password_hash(conn, account.id, rehashed)
@@ -489,7 +490,7 @@ async def change_password(
     and no connection is held while hashing."""
     check_new_password(new)
     key = email_key(settings, user.email)
-    async with pool.acquire() as conn:
+    async with db.for_request(pool) as conn:
         attempt = await repo.login_attempt(
             conn, key, LOCK_THRESHOLD, LOCK_BASE_SECONDS, LOCK_CAP_SECONDS, FORGET_SECONDS
         )
@@ -498,12 +499,12 @@ async def change_password(
             raise PasswordAttemptsLocked(attempt.refused_seconds)
         account = await repo.find_in_municipality(conn, user.id, user.municipality)
     if not await verify_password(account.password_hash if account else None, current) or account is None:
-        async with pool.acquire() as conn:
+        async with db.for_request(pool) as conn:
             await _audit(conn, user, "staff.password-failed", user.municipality, "password")
         log.info("staff password change", outcome="refused", staff_id=str(user.id))
         raise WrongPassword(attempt.lock_seconds)
     password_hash = await hash_password(new)
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.for_request(pool) as conn, conn.transaction():
         await repo.clear_failures(conn, key)
         await repo.set_password_hash(conn, account.id, password_hash)
         await repo.drop_other_sessions(conn, account.id, keep_token_hash)

@@ -510,11 +510,10 @@ async def test_participants_on_a_hung_database_hear_unavailable_in_time(
     (about 20 s). The deadlines are shortened here; their values are policy, the wiring is
     what is tested."""
     from api import db
-    from api.deliberation import routes
     from tests.conftest import FreezingProxy
 
-    monkeypatch.setattr(routes, "PARTICIPANT_DEADLINE", 0.4)
-    monkeypatch.setattr(routes, "LANGUAGE_DEADLINE", 0.6)
+    monkeypatch.setattr(db, "REQUEST_DEADLINE", 0.4)
+    monkeypatch.setattr(db, "MODEL_REQUEST_DEADLINE", 0.6)
     proxy = FreezingProxy(dsn)
     settings = make_settings(tmp_path, nlp_model="lexical", recompute_votes=1_000_000, db_pool_min=1, db_pool_max=4)
     pool = await db.create_pool(await proxy.start(), settings)

@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -26,7 +27,17 @@ from api.settings import Settings
 from ops.resilience import common, crash_test, shutdown
 from ops.resilience.common import ACK, REFUSED, RETRY, Attempt
 from privacy import location
-from tests.conftest import FreezingProxy, asgi_client, locked_table, make_settings, report_body, submit
+from tests.conftest import (
+    STAFF_PASSWORD,
+    FreezingProxy,
+    asgi_client,
+    locked_table,
+    login_headers,
+    make_settings,
+    make_staff,
+    report_body,
+    submit,
+)
 
 
 def test_the_client_does_what_the_contract_says_for_each_answer() -> None:
@@ -271,6 +282,53 @@ async def test_resident_requests_on_a_hung_database_are_unavailable_in_time(
                 assert answer.json()["type"] == "/problems/unavailable"
             proxy.flowing.set()
             assert (await http.delete(url, headers=receipt)).status_code == 204
+    finally:
+        await proxy.close()
+        pool.terminate()
+
+
+async def test_staff_and_public_release_routes_on_a_hung_database_are_unavailable_in_time(
+    dsn: str, clean: asyncpg.Pool, hague: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff sign-in and account routes, the staff heatmaps, trends, ledger and exports, and the
+    public heatmap and transparency page answer 503 (retry later) within the request deadline
+    when PostgreSQL hangs, instead of after about 20 s. The deadline is shortened here; its
+    value is policy, the wiring is what is tested."""
+    monkeypatch.setattr(db, "REQUEST_DEADLINE", 0.4)
+    proxy = FreezingProxy(dsn)
+    settings = make_settings(tmp_path, db_pool_min=1, db_pool_max=4)
+    pool = await db.create_pool(await proxy.start(), settings)
+    try:
+        async with asgi_client(create_app(settings, pool=pool)) as http:
+            async with clean.acquire() as conn:
+                await make_staff(conn, "admin@den-haag.example", "den-haag", "admin")
+            staff = await login_headers(http, "admin@den-haag.example")
+            assert (await http.get("/v1/staff/me", headers=staff)).status_code == 200
+            mine = "/v1/staff/municipalities/den-haag"
+            login = {"email": "admin@den-haag.example", "password": STAFF_PASSWORD}
+            asks: list[tuple[str, str, dict[str, Any] | None]] = [
+                ("POST", "/v1/staff/login", login),
+                ("GET", "/v1/staff/me", None),
+                ("GET", "/v1/staff/audit?municipality=den-haag", None),
+                ("GET", f"{mine}/staff", None),
+                ("GET", f"{mine}/heatmap?period=2026-10", None),
+                ("GET", f"{mine}/trends", None),
+                ("GET", f"{mine}/ledger", None),
+                ("GET", f"{mine}/exports/heatmap.csv?period=2026-10", None),
+                ("GET", "/v1/public/municipalities/den-haag/heatmap?period=2026-Q3", None),
+                ("GET", "/v1/public/municipalities/den-haag/transparency", None),
+                ("POST", "/v1/staff/logout", None),
+            ]
+            proxy.flowing.clear()
+            for method, url, body in asks:
+                began = time.monotonic()
+                answer = await http.request(method, url, json=body, headers=staff)
+                waited = time.monotonic() - began
+                assert answer.status_code == 503, (method, url, answer.status_code, answer.text)
+                assert answer.json()["type"] == "/problems/unavailable" and answer.headers["retry-after"]
+                assert waited < 0.9, (method, url, waited)
+            proxy.flowing.set()
+            assert (await http.get("/v1/staff/me", headers=staff)).status_code == 200  # fresh connections work
     finally:
         await proxy.close()
         pool.terminate()
