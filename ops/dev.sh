@@ -82,6 +82,7 @@ case "${1:-}" in
   lint)
     ensure_venv test
     "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
     "$VENV/bin/mypy"
     ;;
   *)

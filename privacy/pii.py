@@ -132,14 +132,9 @@ _URL_TRAILING = ".,;:!?)"
 # A TLD may be followed by digits: "jan@x.nl0612345678" is an address and a phone number.
 _TLD_END = r"(?![^\W\d]|[_\-\[])"
 _URL_SCHEMED = re.compile(rf"(?i:(?:https?|ftp)://|(?<![\w.\-\]])www\d{{0,3}}\.){_URL_CHAR}+")
-_URL_TLDS = (
-    "nl|com|org|net|eu|be|info|io|biz|uk|frl|amsterdam|app|dev|gov|edu|online|shop|site|"
-    "xyz|tv|social|ly|gl"
-)
+_URL_TLDS = "nl|com|org|net|eu|be|info|io|biz|uk|frl|amsterdam|app|dev|gov|edu|online|shop|site|xyz|tv|social|ly|gl"
 # Lower-case TLD only: "weg.Nl" is far more likely a missing space than a domain.
-_URL_BARE = re.compile(
-    rf"(?<![\w.@/\-\]])(?:[^\W_][\w\-]*+\.)+(?:{_URL_TLDS}){_TLD_END}(?:[/?#]{_URL_CHAR}*)?"
-)
+_URL_BARE = re.compile(rf"(?<![\w.@/\-\]])(?:[^\W_][\w\-]*+\.)+(?:{_URL_TLDS}){_TLD_END}(?:[/?#]{_URL_CHAR}*)?")
 
 _EMAIL_LOCAL = r"(?<![\w.%+\-\]])[\w.%+\-]++"
 _EMAIL_DOMAIN = rf"(?:[\w\-]++\.)+[^\W\d_]{{2,}}{_TLD_END}"
@@ -176,9 +171,7 @@ _IBAN_NL_SHAPE = re.compile(r"NL[0-9]{2}[A-Z]{4}[0-9]{10}")
 # Registry lengths of the IBANs residents are most likely to write. Where the country is known
 # only that exact length is accepted, so the validator cannot stretch a match over following
 # text that happens to pass mod-97 (each extra length tried is another 1-in-97 chance).
-_IBAN_LENGTHS = _words(
-    "NL18 BE16 DE22 FR27 GB22 ES24 IT27 LU20 AT20 CH21 PL28 PT25 IE22 DK18 SE24 NO15 FI18 TR26"
-)
+_IBAN_LENGTHS = _words("NL18 BE16 DE22 FR27 GB22 ES24 IT27 LU20 AT20 CH21 PL28 PT25 IE22 DK18 SE24 NO15 FI18 TR26")
 _IBAN_COUNTRIES = frozenset(entry[:2] for entry in _IBAN_LENGTHS)
 
 # One optional separator between digits; " - " is one separator, not three optional ones, so
@@ -228,9 +221,7 @@ _POSTCODE_NOT_LETTERS = _words(
 
 # --- licence plates ----------------------------------------------------------------------------
 
-_PLATE_DASHED = re.compile(
-    r"(?<![\w\-\]])[0-9A-Za-z]{1,3}-[0-9A-Za-z]{1,3}-[0-9A-Za-z]{1,3}(?![\w\[])(?!-[\w\[])"
-)
+_PLATE_DASHED = re.compile(r"(?<![\w\-\]])[0-9A-Za-z]{1,3}-[0-9A-Za-z]{1,3}-[0-9A-Za-z]{1,3}(?![\w\[])(?!-[\w\[])")
 _PLATE_COMPACT = re.compile(r"(?<![\w\-\]])[0-9A-Za-z]{6}(?![\w\-\[])")
 # Sidecodes 1-14 (L = letter, D = digit).
 _SIDECODES = _words(
@@ -238,9 +229,7 @@ _SIDECODES = _words(
     "LLL-DD-L L-DD-LLL D-LL-DDD DDD-LL-D"
 )
 _SIDECODES_COMPACT = frozenset(code.replace("-", "") for code in _SIDECODES)
-_MONTHS = _words(
-    "jan feb maa mrt apr mei jun jul aug sep okt nov dec mar may oct"
-)
+_MONTHS = _words("jan feb maa mrt apr mei jun jul aug sep okt nov dec mar may oct")
 _VOWELS = frozenset("aeiouy")
 
 # --- addresses ---------------------------------------------------------------------------------
@@ -280,9 +269,7 @@ _STREET_TYPE_FIRST = (
     r"(?:Laan|Plein|Kade|Weg|Singel|Dreef|Hof|Park|Markt|Wal|Dijk|Gracht|Straat|Steeg|Baan|"
     r"Plantsoen|Haven|Boulevard|Burgwal|Pad|Kanaal)"
 )
-_STREET_PARTICLE = (
-    r"(?:van|de|der|den|het|'t|te|ter|ten|op|in|aan|bij|achter|voor|over|la|le|du|St\.|Sint)"
-)
+_STREET_PARTICLE = r"(?:van|de|der|den|het|'t|te|ter|ten|op|in|aan|bij|achter|voor|over|la|le|du|St\.|Sint)"
 _STREET_UNIT = rf"(?:{_CAPWORD}\.?|[1-9]\d?(?:e|ste|de)) (?:{_STREET_PARTICLE} ){{0,2}}"
 _STREET_WORD = rf"(?:{_LETTER}++['\u2019\-])*+{_LETTER}++"
 # After capitalised words the street word may be the bare suffix ("Grote Markt"); on its own it
@@ -420,9 +407,7 @@ def _replacement(kind: PiiKind, match: re.Match[str]) -> str | None:
         # The pattern may have swallowed a following word ("... 7034 voor", "...00graag"):
         # take the longest prefix that validates, cut only where a word could start.
         for end in range(len(raw), 14, -1):
-            at_boundary = end == len(raw) or raw[end] == " " or (
-                raw[end - 1].isdigit() and raw[end].isalpha()
-            )
+            at_boundary = end == len(raw) or raw[end] == " " or (raw[end - 1].isdigit() and raw[end].isalpha())
             if at_boundary and _iban_valid(raw[:end].replace(" ", "").upper()):
                 return placeholder + raw[end:]
         return None
@@ -463,8 +448,7 @@ def _address(raw: str) -> str | None:
     # number always remain, so at least two words are left.
     lead = 0
     while lead < len(words) - 2 and (
-        words[lead] in _NOT_STREET_START
-        or (lead > 0 and words[lead].lower() in _STREET_PARTICLES)
+        words[lead] in _NOT_STREET_START or (lead > 0 and words[lead].lower() in _STREET_PARTICLES)
     ):
         lead += 1
     kept = " ".join(words[:lead])

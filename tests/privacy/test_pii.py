@@ -161,8 +161,20 @@ def test_licence_plate(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "shape",
     [
-        "XX-99-99", "99-99-XX", "99-XX-99", "XX-99-XX", "XX-XX-99", "99-XX-XX", "99-XXX-9",
-        "9-XXX-99", "XX-999-X", "X-999-XX", "XXX-99-X", "X-99-XXX", "9-XX-999", "999-XX-9",
+        "XX-99-99",
+        "99-99-XX",
+        "99-XX-99",
+        "XX-99-XX",
+        "XX-XX-99",
+        "99-XX-XX",
+        "99-XXX-9",
+        "9-XXX-99",
+        "XX-999-X",
+        "X-999-XX",
+        "XXX-99-X",
+        "X-99-XXX",
+        "9-XX-999",
+        "999-XX-9",
     ],
 )
 def test_every_sidecode_with_and_without_dashes(shape: str) -> None:
@@ -229,8 +241,10 @@ NAMES = [
     ("de heer Van Dam", "de heer [name]"),
     ("Hi, my name is John Smith and", "Hi, my name is [name] and"),
     ("I'm Emily, I am Sarah", "I'm [name], I am [name]"),
-    ("Mr Smith, Mrs. Jane Doe, Ms Lee, Miss Brown, Dr. Ahmed", "Mr [name], Mrs. [name], "
-     "Ms [name], Miss [name], Dr. [name]"),
+    (
+        "Mr Smith, Mrs. Jane Doe, Ms Lee, Miss Brown, Dr. Ahmed",
+        "Mr [name], Mrs. [name], Ms [name], Miss [name], Dr. [name]",
+    ),
     ("a guy called Mike and a man named Tom Hardy", "a guy called [name] and a man named [name]"),
     ("Naam: Piet Hein", "Naam: [name]"),
 ]
@@ -327,8 +341,16 @@ def test_ordinary_text_is_unchanged(text: str) -> None:
 
 def test_kind_values_are_placeholder_names() -> None:
     assert [kind.value for kind in PiiKind] == [
-        "email", "phone", "postcode", "address", "licence_plate", "iban", "bsn", "url",
-        "handle", "name",
+        "email",
+        "phone",
+        "postcode",
+        "address",
+        "licence_plate",
+        "iban",
+        "bsn",
+        "url",
+        "handle",
+        "name",
     ]
     assert f"[{PiiKind.PHONE}]" == "[phone]"
 
@@ -382,9 +404,17 @@ def emails(draw: st.DrawFn) -> str:
 def dutch_mobiles(draw: st.DrawFn) -> str:
     d = draw(st.text(alphabet=string.digits, min_size=8, max_size=8))
     formats = [
-        f"06{d}", f"06-{d}", f"06 {d[:4]} {d[4:]}", f"06 {d[:2]} {d[2:4]} {d[4:6]} {d[6:]}",
-        f"+316{d}", f"+31 6 {d}", f"+31(0)6 {d}", f"+31 (0)6-{d[:4]} {d[4:]}", f"0031 6 {d}",
-        f"06.{d[:4]}.{d[4:]}", f"06 - {d}",
+        f"06{d}",
+        f"06-{d}",
+        f"06 {d[:4]} {d[4:]}",
+        f"06 {d[:2]} {d[2:4]} {d[4:6]} {d[6:]}",
+        f"+316{d}",
+        f"+31 6 {d}",
+        f"+31(0)6 {d}",
+        f"+31 (0)6-{d[:4]} {d[4:]}",
+        f"0031 6 {d}",
+        f"06.{d[:4]}.{d[4:]}",
+        f"06 - {d}",
     ]
     return draw(st.sampled_from(formats))
 
@@ -415,9 +445,7 @@ def bsns(draw: st.DrawFn) -> str:
     check_digit = sum(w * d for w, d in zip(range(9, 1, -1), head, strict=True)) % 11
     assume(check_digit < 10 and any(head))
     b = "".join(map(str, head)) + str(check_digit)
-    formats = [
-        b, f"{b[:3]}.{b[3:6]}.{b[6:]}", f"{b[:3]} {b[3:6]} {b[6:]}", f"{b[:4]}.{b[4:6]}.{b[6:]}"
-    ]
+    formats = [b, f"{b[:3]}.{b[3:6]}.{b[6:]}", f"{b[:3]} {b[3:6]} {b[6:]}", f"{b[:4]}.{b[4:6]}.{b[6:]}"]
     if b.startswith("0"):
         formats.append(b[1:])  # eight digits, leading zero dropped
     return draw(st.sampled_from(formats))
@@ -444,10 +472,38 @@ def test_idempotent_on_arbitrary_text(text: str) -> None:
 
 
 FRAGMENTS = [
-    "0612345678", "+31 6 12345678", "123456782", "NL91ABNA0417164300", "1234 AB", "12-AB-34",
-    "jan@x.nl", "jan (at) x.nl", "@jan", "www.x.nl", "Kalverstraat 12", "Grote Markt 3",
-    "meneer Jan", "ik ben ", "Mr ", "de Vries", " 3 mannen", "[phone]", "@", "+", "-", "/", ".",
-    "(", ")", " ", "3", "0", "A", "a", "é", "\u0301",
+    "0612345678",
+    "+31 6 12345678",
+    "123456782",
+    "NL91ABNA0417164300",
+    "1234 AB",
+    "12-AB-34",
+    "jan@x.nl",
+    "jan (at) x.nl",
+    "@jan",
+    "www.x.nl",
+    "Kalverstraat 12",
+    "Grote Markt 3",
+    "meneer Jan",
+    "ik ben ",
+    "Mr ",
+    "de Vries",
+    " 3 mannen",
+    "[phone]",
+    "@",
+    "+",
+    "-",
+    "/",
+    ".",
+    "(",
+    ")",
+    " ",
+    "3",
+    "0",
+    "A",
+    "a",
+    "é",
+    "\u0301",
 ]
 
 
@@ -461,9 +517,7 @@ def test_idempotent_on_glued_pii_fragments(parts: list[str]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(safe_text, pii_values, safe_text)
-def test_generated_pii_never_survives_in_ordinary_text(
-    before: str, value: str, after: str
-) -> None:
+def test_generated_pii_never_survives_in_ordinary_text(before: str, value: str, after: str) -> None:
     result = scrub(f"{before} {value} {after}")
     assert value not in result.text
     assert value.lower() not in result.text.lower()
@@ -487,9 +541,7 @@ def test_never_raises_and_leaves_nothing_detectable(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=30), pii_values, st.text(max_size=30))
-def test_detected_value_never_survives_in_arbitrary_text(
-    before: str, value: str, after: str
-) -> None:
+def test_detected_value_never_survives_in_arbitrary_text(before: str, value: str, after: str) -> None:
     assume(value not in before and value not in after)
     result = scrub(f"{before} {value} {after}")
     assert value not in result.text
@@ -499,10 +551,37 @@ def test_detected_value_never_survives_in_arbitrary_text(
 # --- ReDoS guard ---------------------------------------------------------------------------------
 
 PATHOLOGICAL_UNITS = [
-    "a", " ", "1 ", "0", "+3", "a.", "a@", "@ab", "www.", "https://a", "Mr ", "A ", "Aa ",
-    "Straat ", "Laan van ", "Van de ", "meneer ", "ik ben ", "NL91 ABNA ", "1234.56.782 ",
-    "123 456 782 ", "12-AB-", "jan (at) ", " at ", "(0)", "06 ", "0612345678", "+31612345678",
-    "Kalverstraat 1", "a.nl", "é\u0301",
+    "a",
+    " ",
+    "1 ",
+    "0",
+    "+3",
+    "a.",
+    "a@",
+    "@ab",
+    "www.",
+    "https://a",
+    "Mr ",
+    "A ",
+    "Aa ",
+    "Straat ",
+    "Laan van ",
+    "Van de ",
+    "meneer ",
+    "ik ben ",
+    "NL91 ABNA ",
+    "1234.56.782 ",
+    "123 456 782 ",
+    "12-AB-",
+    "jan (at) ",
+    " at ",
+    "(0)",
+    "06 ",
+    "0612345678",
+    "+31612345678",
+    "Kalverstraat 1",
+    "a.nl",
+    "é\u0301",
 ]
 
 
