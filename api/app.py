@@ -282,6 +282,13 @@ async def healthz() -> Health:
     tags=["ops"],
     summary="Readiness: the database answers. `nlp`, `toxicity` and `names` say which language model is "
     "loaded, or which documented fallback is used and why (the service is ready either way)",
+    responses={
+        503: ResponseSpec(
+            data_container=Health,
+            generate_examples=False,
+            description="Not ready: the database is down or did not answer within 2 s (status `unavailable`)",
+        )
+    },
 )
 async def readyz(state: State) -> Response[Health]:
     rt = runtime(state)
