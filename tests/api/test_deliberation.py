@@ -17,8 +17,9 @@ import asyncpg
 import httpx
 import pytest
 
+from api import db
 from api.app import create_app
-from tests.conftest import asgi_client, make_settings
+from tests.conftest import FreezingProxy, asgi_client, make_settings
 
 SEEDS = [
     "Er moet meer straatverlichting komen in het park",
@@ -509,9 +510,6 @@ async def test_participants_on_a_hung_database_hear_unavailable_in_time(
     PostgreSQL hangs, instead of waiting out command_timeout and asyncpg's cancel request
     (about 20 s). The deadlines are shortened here; their values are policy, the wiring is
     what is tested."""
-    from api import db
-    from tests.conftest import FreezingProxy
-
     monkeypatch.setattr(db, "REQUEST_DEADLINE", 0.4)
     monkeypatch.setattr(db, "MODEL_REQUEST_DEADLINE", 0.6)
     proxy = FreezingProxy(dsn)
