@@ -5,8 +5,10 @@ comes from exactly the migrations the product ships."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -189,6 +191,37 @@ class FreezingProxy:
             writer.close()
         if self._server is not None:
             self._server.close()
+
+
+@contextlib.asynccontextmanager
+async def app_on_hanging_database(
+    dsn: str, settings: Settings
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any, FreezingProxy]]:
+    """A client of an app whose pool reaches the session's database through a FreezingProxy:
+    set up the data first, then `proxy.flowing.clear()` makes the database hang."""
+    proxy = FreezingProxy(dsn)
+    pool = await db.create_pool(await proxy.start(), settings)
+    try:
+        app = create_app(settings, pool=pool)
+        async with asgi_client(app) as http:
+            yield http, app, proxy
+    finally:
+        await proxy.close()
+        pool.terminate()
+
+
+async def assert_unavailable_in_time(
+    http: httpx.AsyncClient, asks: list[tuple[str, str, Any, float]], headers: dict[str, str]
+) -> None:
+    """Each (method, url, JSON body or None, seconds) is answered 503 `unavailable` with
+    Retry-After in less than its seconds."""
+    for method, url, body, seconds in asks:
+        began = time.monotonic()
+        answer = await http.request(method, url, json=body, headers=headers)
+        waited = time.monotonic() - began
+        assert answer.status_code == 503, (method, url, answer.status_code, answer.text)
+        assert answer.json()["type"] == "/problems/unavailable" and answer.headers["retry-after"]
+        assert waited < seconds, (method, url, waited)
 
 
 def asgi_client(app: Any, *, peer: str = "127.0.0.1", base: str = "http://testserver") -> httpx.AsyncClient:

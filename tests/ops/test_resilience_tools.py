@@ -19,7 +19,6 @@ import msgspec
 import pytest
 
 from api import db
-from api.app import create_app
 from api.intake import repository as repo
 from api.intake.batcher import SubmitBatcher
 from api.intake.schemas import ReportIn
@@ -30,7 +29,8 @@ from privacy import location
 from tests.conftest import (
     STAFF_PASSWORD,
     FreezingProxy,
-    asgi_client,
+    app_on_hanging_database,
+    assert_unavailable_in_time,
     locked_table,
     login_headers,
     make_settings,
@@ -258,33 +258,22 @@ async def test_resident_requests_on_a_hung_database_are_unavailable_in_time(
     """A resident's app listing municipalities, fetching coverage, or checking or withdrawing
     a report hears 503 (retry later) within the 2 s of the contract when PostgreSQL hangs, as
     a submission does."""
-    proxy = FreezingProxy(dsn)
     settings = make_settings(tmp_path, db_pool_min=1, db_pool_max=2)
-    pool = await db.create_pool(await proxy.start(), settings)
-    try:
-        async with asgi_client(create_app(settings, pool=pool)) as http:
-            body = report_body(hague[0])
-            made = await submit(http, body)
-            assert made.status_code == 201 and made.json()["cell"] == location.cell_hex(hague[0])
-            receipt = {"authorization": f"Receipt {body['receipt']}"}
-            url = f"/v1/reports/{made.json()['id']}"
-            assert (await http.get(url, headers=receipt)).status_code == 200
-            reads = ("/v1/municipalities", "/v1/municipalities/den-haag/coverage")
-            for read in reads:
-                assert (await http.get(read)).status_code == 200
-            proxy.flowing.clear()
-            asks = [("GET", read, {}) for read in reads] + [("GET", url, receipt), ("DELETE", url, receipt)]
-            for method, target, headers in asks:
-                began = time.monotonic()
-                answer = await http.request(method, target, headers=headers)
-                assert time.monotonic() - began < 2.0
-                assert answer.status_code == 503 and answer.headers["retry-after"]
-                assert answer.json()["type"] == "/problems/unavailable"
-            proxy.flowing.set()
-            assert (await http.delete(url, headers=receipt)).status_code == 204
-    finally:
-        await proxy.close()
-        pool.terminate()
+    async with app_on_hanging_database(dsn, settings) as (http, _, proxy):
+        body = report_body(hague[0])
+        made = await submit(http, body)
+        assert made.status_code == 201 and made.json()["cell"] == location.cell_hex(hague[0])
+        receipt = {"authorization": f"Receipt {body['receipt']}"}
+        url = f"/v1/reports/{made.json()['id']}"
+        assert (await http.get(url, headers=receipt)).status_code == 200
+        reads = ["/v1/municipalities", "/v1/municipalities/den-haag/coverage"]
+        for read in reads:
+            assert (await http.get(read)).status_code == 200
+        proxy.flowing.clear()
+        asks = [("GET", read, None, 2.0) for read in reads] + [("GET", url, None, 2.0), ("DELETE", url, None, 2.0)]
+        await assert_unavailable_in_time(http, asks, receipt)
+        proxy.flowing.set()
+        assert (await http.delete(url, headers=receipt)).status_code == 204
 
 
 async def test_staff_and_public_release_routes_on_a_hung_database_are_unavailable_in_time(
@@ -295,40 +284,28 @@ async def test_staff_and_public_release_routes_on_a_hung_database_are_unavailabl
     when PostgreSQL hangs, instead of after about 20 s. The deadline is shortened here; its
     value is policy, the wiring is what is tested."""
     monkeypatch.setattr(db, "REQUEST_DEADLINE", 0.4)
-    proxy = FreezingProxy(dsn)
     settings = make_settings(tmp_path, db_pool_min=1, db_pool_max=4)
-    pool = await db.create_pool(await proxy.start(), settings)
-    try:
-        async with asgi_client(create_app(settings, pool=pool)) as http:
-            async with clean.acquire() as conn:
-                await make_staff(conn, "admin@den-haag.example", "den-haag", "admin")
-            staff = await login_headers(http, "admin@den-haag.example")
-            assert (await http.get("/v1/staff/me", headers=staff)).status_code == 200
-            mine = "/v1/staff/municipalities/den-haag"
-            login = {"email": "admin@den-haag.example", "password": STAFF_PASSWORD}
-            asks: list[tuple[str, str, dict[str, Any] | None]] = [
-                ("POST", "/v1/staff/login", login),
-                ("GET", "/v1/staff/me", None),
-                ("GET", "/v1/staff/audit?municipality=den-haag", None),
-                ("GET", f"{mine}/staff", None),
-                ("GET", f"{mine}/heatmap?period=2026-10", None),
-                ("GET", f"{mine}/trends", None),
-                ("GET", f"{mine}/ledger", None),
-                ("GET", f"{mine}/exports/heatmap.csv?period=2026-10", None),
-                ("GET", "/v1/public/municipalities/den-haag/heatmap?period=2026-Q3", None),
-                ("GET", "/v1/public/municipalities/den-haag/transparency", None),
-                ("POST", "/v1/staff/logout", None),
-            ]
-            proxy.flowing.clear()
-            for method, url, body in asks:
-                began = time.monotonic()
-                answer = await http.request(method, url, json=body, headers=staff)
-                waited = time.monotonic() - began
-                assert answer.status_code == 503, (method, url, answer.status_code, answer.text)
-                assert answer.json()["type"] == "/problems/unavailable" and answer.headers["retry-after"]
-                assert waited < 0.9, (method, url, waited)
-            proxy.flowing.set()
-            assert (await http.get("/v1/staff/me", headers=staff)).status_code == 200  # fresh connections work
-    finally:
-        await proxy.close()
-        pool.terminate()
+    async with app_on_hanging_database(dsn, settings) as (http, _, proxy):
+        async with clean.acquire() as conn:
+            await make_staff(conn, "admin@den-haag.example", "den-haag", "admin")
+        staff = await login_headers(http, "admin@den-haag.example")
+        assert (await http.get("/v1/staff/me", headers=staff)).status_code == 200
+        mine = "/v1/staff/municipalities/den-haag"
+        login = {"email": "admin@den-haag.example", "password": STAFF_PASSWORD}
+        asks: list[tuple[str, str, Any, float]] = [
+            ("POST", "/v1/staff/login", login, 0.9),
+            ("GET", "/v1/staff/me", None, 0.9),
+            ("GET", "/v1/staff/audit?municipality=den-haag", None, 0.9),
+            ("GET", f"{mine}/staff", None, 0.9),
+            ("GET", f"{mine}/heatmap?period=2026-10", None, 0.9),
+            ("GET", f"{mine}/trends", None, 0.9),
+            ("GET", f"{mine}/ledger", None, 0.9),
+            ("GET", f"{mine}/exports/heatmap.csv?period=2026-10", None, 0.9),
+            ("GET", "/v1/public/municipalities/den-haag/heatmap?period=2026-Q3", None, 0.9),
+            ("GET", "/v1/public/municipalities/den-haag/transparency", None, 0.9),
+            ("POST", "/v1/staff/logout", None, 0.9),
+        ]
+        proxy.flowing.clear()
+        await assert_unavailable_in_time(http, asks, staff)
+        proxy.flowing.set()
+        assert (await http.get("/v1/staff/me", headers=staff)).status_code == 200  # fresh connections work
