@@ -173,9 +173,10 @@ async def load_httptools(name: str, url: str, prepared: list[tuple[bytes, dict[s
             request = next(wire, None)
             if request is None:
                 self.finished.set_result(None)
-            elif self.transport is not None:
-                self.sent = time.perf_counter()
-                self.transport.write(request)
+                return
+            assert self.transport is not None  # connection_made ran before create_connection returned
+            self.sent = time.perf_counter()
+            self.transport.write(request)
 
         def data_received(self, data: bytes) -> None:
             self.parser.feed_data(data)
